@@ -11,6 +11,7 @@ four sides in units of the stride.
 from __future__ import annotations
 
 from collections.abc import Sequence
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,6 +71,7 @@ class NanoDetDetector:
         self._output_names = [n for _, s, b in self._levels for n in (s, b)]
         self._centers = {s: self._grid(s) for s in self.config.strides}
         self._bins = np.arange(self.config.reg_max + 1, dtype=np.float32)
+        self.model_seconds = 0.0  # time inside ONNX Runtime, for overhead accounting
 
     def _grid(self, stride: int) -> FloatArray:
         n = self.config.input_size // stride
@@ -87,7 +89,10 @@ class NanoDetDetector:
         return batch
 
     def infer(self, batch: FloatArray) -> list[FloatArray]:
-        return list(self.session.run(self._output_names, {self._input_name: batch}))
+        t0 = time.perf_counter()
+        out = list(self.session.run(self._output_names, {self._input_name: batch}))
+        self.model_seconds += time.perf_counter() - t0
+        return out
 
     def detect(self, frames: Sequence[Frame]) -> list[sv.Detections]:
         return self.detect_images([f.image for f in frames])

@@ -1,0 +1,154 @@
+"""The analysis config: what to sample, which detector, which zones, lines and
+rules. YAML, validated by pydantic with ``extra="forbid"`` so a typo is an
+error, not a silently ignored key.
+
+Rules name their zone or line by id (``zone: plaza``); the loader swaps in the
+zone/line object before validation, so a zone drawn once serves many rules.
+``${NAME}`` in a string value is replaced by the environment variable NAME
+(nothing else is interpolated).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from sightline.core.geometry import Line, Zone
+from sightline.inference.coco import COCO_CLASSES
+from sightline.rules import RuleConfig
+from sightline.tracking import TrackerConfig
+
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class ConfigError(ValueError):
+    """A config file problem, with one line per error naming where and how to fix."""
+
+
+class SamplingConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    fps: float | None = Field(default=None, gt=0, le=60, description="Frames analysed per source second.")
+    keyframes_only: bool = Field(default=False, description="Decode only keyframes (cheap, for low rates).")
+    resize_width: int | None = Field(default=None, ge=64, le=4096, description="Resize on decode.")
+
+
+class DetectorConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = "nanodet-m"
+    confidence: float = Field(default=0.4, gt=0, lt=1)
+    iou: float = Field(default=0.5, gt=0, lt=1)
+    classes: list[str] = Field(default_factory=list, description="Keep only these classes; empty = all 80.")
+    batch_size: int = Field(default=4, ge=1, le=64)
+    threads: int = Field(default=1, ge=1, le=64)
+
+    @field_validator("classes")
+    @classmethod
+    def _known(cls, v: list[str]) -> list[str]:
+        unknown = [c for c in v if c not in COCO_CLASSES]
+        if unknown:
+            raise ValueError(f"unknown class(es) {unknown}; known COCO classes include person, car, bus, truck")
+        return v
+
+
+class AnalysisConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    camera_id: str = Field(default="camera", min_length=1, max_length=64)
+    sampling: SamplingConfig = Field(default_factory=SamplingConfig)
+    detector: DetectorConfig = Field(default_factory=DetectorConfig)
+    tracker: TrackerConfig = Field(default_factory=TrackerConfig)
+    zones: list[Zone] = Field(default_factory=list)
+    lines: list[Line] = Field(default_factory=list)
+    rules: list[RuleConfig] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _resolve_references(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        zones = {z.get("id"): z for z in data.get("zones") or [] if isinstance(z, dict)}
+        lines = {ln.get("id"): ln for ln in data.get("lines") or [] if isinstance(ln, dict)}
+        rules = []
+        for i, rule in enumerate(data.get("rules") or []):
+            if isinstance(rule, dict):
+                rule = dict(rule)
+                for key, table in (("zone", zones), ("line", lines)):
+                    ref = rule.get(key)
+                    if isinstance(ref, str):
+                        if ref not in table:
+                            raise ValueError(
+                                f"rules[{i}] refers to {key} {ref!r}, which is not defined under "
+                                f"'{key}s:' (defined: {sorted(k for k in table if k)})"
+                            )
+                        rule[key] = table[ref]
+            rules.append(rule)
+        return {**data, "rules": rules}
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> AnalysisConfig:
+        for what, ids in (
+            ("zone", [z.id for z in self.zones]),
+            ("line", [ln.id for ln in self.lines]),
+            ("rule", [r.id for r in self.rules]),
+        ):
+            dupes = sorted({i for i in ids if ids.count(i) > 1})
+            if dupes:
+                raise ValueError(f"{what} id(s) {dupes} are used more than once; ids must be unique")
+        return self
+
+
+def _expand_env(value: Any, where: str) -> Any:
+    if isinstance(value, str):
+
+        def sub(m: re.Match[str]) -> str:
+            name = m.group(1)
+            if name not in os.environ:
+                raise ConfigError(f"{where}: environment variable {name} is not set (used as ${{{name}}})")
+            return os.environ[name]
+
+        return _ENV.sub(sub, value)
+    if isinstance(value, list):
+        return [_expand_env(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        return {k: _expand_env(v, f"{where}.{k}") for k, v in value.items()}
+    return value
+
+
+def format_validation_error(source: str, err: ValidationError) -> str:
+    lines = []
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "extra_forbidden":
+            msg = "unknown key (check the spelling; see docs/config.md for the allowed keys)"
+        lines.append(f"{source}: {loc}: {msg}")
+    return "\n".join(lines)
+
+
+def parse_config(data: Any, source: str = "config") -> AnalysisConfig:
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping of keys (camera_id, zones, rules, ...)")
+    try:
+        return AnalysisConfig.model_validate(_expand_env(data, source))
+    except ValidationError as err:
+        raise ConfigError(format_validation_error(source, err)) from None
+
+
+def load_config(path: Path | str) -> AnalysisConfig:
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"{path}: no such config file")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML: {err}") from None
+    return parse_config(data, str(path))

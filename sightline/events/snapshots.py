@@ -1,0 +1,123 @@
+"""Evidence images for an event: the full frame, a crop of the object, and an
+annotated preview (zones, lines, every box, the event's box highlighted).
+
+Written as JPEG next to each other under ``<out>/snapshots/<camera>/<day>/``;
+the event keeps paths relative to ``<out>`` so a folder can be moved whole.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+import supervision as sv
+
+from sightline.core.detections import CLASS_NAME_KEY
+from sightline.core.event import Event, EventSnapshot
+from sightline.core.frame import Frame
+from sightline.core.geometry import Line, Zone
+
+Image = npt.NDArray[np.uint8]
+
+_ZONE_COLOUR = (0, 200, 255)
+_LINE_COLOUR = (255, 0, 255)
+_BOX_COLOUR = (180, 180, 180)
+_EVENT_COLOUR = (0, 0, 255)
+_CROP_MARGIN = 0.15  # fraction of the box added around a crop, for context
+
+
+def crop_box(image: Image, box: tuple[float, float, float, float]) -> Image:
+    h, w = image.shape[:2]
+    x1, y1, x2, y2 = box
+    mx, my = (x2 - x1) * _CROP_MARGIN, (y2 - y1) * _CROP_MARGIN
+    xa, ya = max(0, int(x1 - mx)), max(0, int(y1 - my))
+    xb, yb = min(w, int(x2 + mx) + 1), min(h, int(y2 + my) + 1)
+    if xb <= xa or yb <= ya:
+        return image
+    return image[ya:yb, xa:xb]
+
+
+def draw_annotations(
+    image: Image,
+    detections: sv.Detections,
+    zones: Sequence[Zone],
+    lines: Sequence[Line],
+    event: Event | None = None,
+) -> Image:
+    out = image.copy()
+    h, w = out.shape[:2]
+    for zone in zones:
+        poly = zone.to_pixels(w, h).polygon.astype(np.int32)
+        overlay = out.copy()
+        cv2.fillPoly(overlay, [poly], _ZONE_COLOUR)
+        cv2.addWeighted(overlay, 0.15, out, 0.85, 0, dst=out)
+        cv2.polylines(out, [poly], True, _ZONE_COLOUR, 2)
+        cv2.putText(out, zone.name or zone.id, tuple(int(v) for v in poly[0]), 0, 0.5, _ZONE_COLOUR, 1)
+    for line in lines:
+        lp = line.to_pixels(w, h)
+        a, b = tuple(int(v) for v in lp.start), tuple(int(v) for v in lp.end)
+        cv2.arrowedLine(out, a, b, _LINE_COLOUR, 2, tipLength=0.03)
+        # Mark the "in" side (right-hand side walking start→end, y down).
+        mid = (lp.start + lp.end) / 2
+        d = lp.end - lp.start
+        normal = np.array([-d[1], d[0]]) / max(1e-6, float(np.hypot(*d)))
+        tip = mid + normal * 25
+        cv2.arrowedLine(out, tuple(int(v) for v in mid), tuple(int(v) for v in tip), _LINE_COLOUR, 1)
+        cv2.putText(out, f"{line.name or line.id} (in)", tuple(int(v) for v in tip), 0, 0.45, _LINE_COLOUR, 1)
+    names = detections.data.get(CLASS_NAME_KEY, np.array([""] * len(detections)))
+    tids = detections.tracker_id if detections.tracker_id is not None else np.full(len(detections), -1)
+    for box, name, tid in zip(detections.xyxy, names, tids, strict=True):
+        x1, y1, x2, y2 = (int(v) for v in box)
+        cv2.rectangle(out, (x1, y1), (x2, y2), _BOX_COLOUR, 1)
+        label = f"{name} #{tid}" if tid is not None and tid >= 0 else str(name)
+        cv2.putText(out, label, (x1, max(10, y1 - 3)), 0, 0.4, _BOX_COLOUR, 1)
+    if event is not None:
+        for eb in event.boxes:
+            cv2.rectangle(out, (int(eb.x1), int(eb.y1)), (int(eb.x2), int(eb.y2)), _EVENT_COLOUR, 2)
+        title = f"{event.type} {event.direction or ''} t={event.pts:.1f}s".strip()
+        cv2.rectangle(out, (0, 0), (min(w, 12 + 9 * len(title)), 22), (0, 0, 0), -1)
+        cv2.putText(out, title, (6, 16), 0, 0.5, (255, 255, 255), 1)
+    return out
+
+
+class SnapshotWriter:
+    """Writes frame, crop and preview JPEGs for an event and records the paths."""
+
+    def __init__(self, out_dir: Path, jpeg_quality: int = 85, preview: bool = True) -> None:
+        self.out_dir = Path(out_dir)
+        self.quality = jpeg_quality
+        self.preview = preview
+
+    def _write(self, rel: Path, image: Image) -> str:
+        path = self.out_dir / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, self.quality])
+        if not ok:
+            raise OSError(f"could not encode a JPEG for {rel}")
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(buf.tobytes())
+        tmp.replace(path)
+        return rel.as_posix()
+
+    def write(
+        self,
+        event: Event,
+        frame: Frame,
+        detections: sv.Detections,
+        zones: Sequence[Zone] = (),
+        lines: Sequence[Line] = (),
+    ) -> Event:
+        day = time.strftime("%Y%m%d", time.gmtime(event.wall_time))
+        base = Path("snapshots") / event.camera_id / day / event.id
+        snap = EventSnapshot(frame=self._write(base.with_name(f"{event.id}_frame.jpg"), frame.image))
+        if event.boxes:
+            b = event.boxes[0]
+            snap.crop = self._write(base.with_name(f"{event.id}_crop.jpg"), crop_box(frame.image, (b.x1, b.y1, b.x2, b.y2)))
+        if self.preview:
+            annotated = draw_annotations(frame.image, detections, zones, lines, event)
+            snap.preview = self._write(base.with_name(f"{event.id}_preview.jpg"), annotated)
+        return event.model_copy(update={"snapshot": snap})

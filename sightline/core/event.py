@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sightline.core.event_types import EVENT_TYPES
 
@@ -56,6 +56,13 @@ class Event(BaseModel):
     attributes: dict[str, Any] = Field(default_factory=dict)
     snapshot: EventSnapshot = Field(default_factory=EventSnapshot)
     frame_size: tuple[int, int] | None = None  # (width, height) of the analysed frame
+
+    @field_validator("type")
+    @classmethod
+    def _known_type(cls, v: str) -> str:
+        if v not in EVENT_TYPES:
+            raise ValueError(f"unknown event type {v!r}; known: {sorted(EVENT_TYPES)}")
+        return v
 
     @property
     def type_name_en(self) -> str:

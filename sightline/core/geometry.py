@@ -142,8 +142,10 @@ class LinePixels:
         if s0 == 0 or s1 == 0 or (s0 > 0) == (s1 > 0):
             return 0
         # The object's path must cut the segment itself, not its extension.
-        o1 = np.cross(p1 - p0, self.start - p0)
-        o2 = np.cross(p1 - p0, self.end - p0)
+        d = p1 - p0
+        a, b = self.start - p0, self.end - p0
+        o1 = d[0] * a[1] - d[1] * a[0]
+        o2 = d[0] * b[1] - d[1] * b[0]
         if o1 * o2 > 0:
             return 0
         return 1 if s1 > 0 else -1

@@ -43,6 +43,7 @@ class ModelSpec:
     version: str
     licence: str
     source_files: tuple[str, ...]  # paths inside the package
+    source_sha256: tuple[str, ...]  # pinned: a changed upstream file is refused, not converted
     onnx_from: str | None = None  # TF.js model.json to convert, if any
     tasks: tuple[str, ...] = field(default_factory=tuple)
 
@@ -55,12 +56,16 @@ CATALOG: dict[str, ModelSpec] = {
     spec.id: spec
     for spec in (
         ModelSpec(
-            id="nanodet-m",
-            description="NanoDet-m 416 px, 80 COCO classes (default detector)",
+            id="nanodet-g",
+            description="NanoDet-g 416 px (CSP backbone, 3.8 M params, ~4.2 GFLOPs), 80 COCO classes (default detector)",
             package=HUMAN_MODELS_PACKAGE,
             version=HUMAN_MODELS_VERSION,
             licence="MIT (package), Apache-2.0 (NanoDet upstream)",
             source_files=("models/nanodet.json", "models/nanodet.bin"),
+            source_sha256=(
+                "4495eb0ec74bd33ee40a79aa06ebc1ccd7e28be1bf7355d93ffb570b8d77f45d",
+                "5d0e4f8c4eded666287330be03017d494787d35f523fd77ca23f59db984a4ad9",
+            ),
             onnx_from="models/nanodet.json",
             tasks=("detection",),
         ),
@@ -71,12 +76,16 @@ CATALOG: dict[str, ModelSpec] = {
             version=HUMAN_MODELS_VERSION,
             licence="MIT (package), Apache-2.0 (MoveNet upstream)",
             source_files=("models/movenet-multipose.json", "models/movenet-multipose.bin"),
+            source_sha256=(
+                "3c76e18669efc50148b28d0be97db491dc055cb2be292d248ec129031c5aa5de",
+                "19828492d4a69c2e08915916c70f4d22c421c3b59152dfa5601834fc54f54118",
+            ),
             tasks=("pose",),
         ),
     )
 }
 
-DEFAULT_DETECTOR = "nanodet-m"
+DEFAULT_DETECTOR = "nanodet-g"
 
 
 def models_dir() -> Path:
@@ -212,6 +221,13 @@ def _install_from_tarball(
             with src, target.open("wb") as out:
                 shutil.copyfileobj(src, out)
             files[rel] = _sha256(target)
+            expected = spec.source_sha256[spec.source_files.index(rel)]
+            if files[rel] != expected:
+                target.unlink()
+                raise ModelError(
+                    f"{rel} from {spec.package}@{spec.version} has SHA-256 {files[rel]}, expected {expected}: "
+                    "the package content changed; refusing to install it"
+                )
         license_member = next((m for m in tar.getmembers() if m.name.lower() == "package/license"), None)
         if license_member is not None and (src := tar.extractfile(license_member)) is not None:
             (folder / "LICENSE").write_bytes(src.read())

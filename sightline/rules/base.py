@@ -11,6 +11,7 @@ once and the rule modules only hold their own state machines.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
 
@@ -170,6 +171,11 @@ class TrackMemory(Generic[S]):
     def __contains__(self, key: object) -> bool:
         return key in self._items
 
+    def states(self) -> Iterator[tuple[TrackKey, S]]:
+        """(key, state) of every remembered track, least recently seen first."""
+        for key, (_seen, state) in self._items.items():
+            yield key, state
+
     def get(self, key: TrackKey) -> S | None:
         item = self._items.get(key)
         return None if item is None else item[1]
@@ -231,9 +237,12 @@ def make_event(
     line_id: str | None = None,
     direction: str | None = None,
     attributes: dict[str, Any] | None = None,
+    class_name: str | None = None,
+    confidence: float | None = None,
 ) -> Event:
     """An Event at the context frame's time. With ``obj`` the event is about that
-    track (its id, class, confidence and box); otherwise pass ``boxes``."""
+    track (its id, class, confidence and box); otherwise pass ``boxes`` and, if
+    known, ``class_name`` and ``confidence``."""
     frame = ctx.frame
     if boxes is None:
         boxes = [obj.box()] if obj is not None else []
@@ -245,8 +254,8 @@ def make_event(
         wall_time=frame.wall_time,
         frame_seq=frame.seq,
         track_id=obj.track_id if obj is not None else None,
-        class_name=obj.class_name if obj is not None else None,
-        confidence=obj.confidence if obj is not None else 0.0,
+        class_name=obj.class_name if obj is not None else class_name,
+        confidence=obj.confidence if obj is not None else (confidence or 0.0),
         boxes=boxes,
         zone_id=zone_id,
         line_id=line_id,

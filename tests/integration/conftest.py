@@ -10,7 +10,7 @@ from tests.media import ultralytics_asset
 
 @pytest.fixture(scope="session")
 def model_path() -> Path:
-    model = installed("nanodet-m")
+    model = installed("nanodet-g")
     if model is None or model.onnx_path is None:
         pytest.fail("NanoDet model missing: run `sightline models fetch` (the README's test command does)")
     return model.onnx_path

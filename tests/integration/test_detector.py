@@ -1,4 +1,4 @@
-"""NanoDet-m, converted from the TF.js graph by our converter, against boxes
+"""NanoDet-g, converted from the TF.js graph by our converter, against boxes
 labelled by hand.
 
 How the labels were made: the image (or decoded frame) was drawn with a

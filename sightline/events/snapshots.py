@@ -20,6 +20,7 @@ from sightline.core.detections import CLASS_NAME_KEY
 from sightline.core.event import Event, EventSnapshot
 from sightline.core.frame import Frame
 from sightline.core.geometry import Line, Zone
+from sightline.events.text import draw_labels
 
 Image = npt.NDArray[np.uint8]
 
@@ -50,13 +51,15 @@ def draw_annotations(
 ) -> Image:
     out = image.copy()
     h, w = out.shape[:2]
+    labels: list[tuple[str, tuple[int, int], tuple[int, int, int]]] = []
     for zone in zones:
         poly = zone.to_pixels(w, h).polygon.astype(np.int32)
         overlay = out.copy()
         cv2.fillPoly(overlay, [poly], _ZONE_COLOUR)
         cv2.addWeighted(overlay, 0.15, out, 0.85, 0, dst=out)
         cv2.polylines(out, [poly], True, _ZONE_COLOUR, 2)
-        cv2.putText(out, zone.name or zone.id, tuple(int(v) for v in poly[0]), 0, 0.5, _ZONE_COLOUR, 1)
+        top = poly[np.argmin(poly[:, 1])]
+        labels.append((zone.name or zone.id, (int(top[0]) + 4, max(0, int(top[1]) - 18)), _ZONE_COLOUR))
     for line in lines:
         lp = line.to_pixels(w, h)
         a, b = tuple(int(v) for v in lp.start), tuple(int(v) for v in lp.end)
@@ -67,21 +70,20 @@ def draw_annotations(
         normal = np.array([-d[1], d[0]]) / max(1e-6, float(np.hypot(*d)))
         tip = mid + normal * 25
         cv2.arrowedLine(out, tuple(int(v) for v in mid), tuple(int(v) for v in tip), _LINE_COLOUR, 1)
-        cv2.putText(out, f"{line.name or line.id} (in)", tuple(int(v) for v in tip), 0, 0.45, _LINE_COLOUR, 1)
+        labels.append((f"{line.name or line.id} (in)", (int(tip[0]) + 3, int(tip[1]) - 8), _LINE_COLOUR))
     names = detections.data.get(CLASS_NAME_KEY, np.array([""] * len(detections)))
     tids = detections.tracker_id if detections.tracker_id is not None else np.full(len(detections), -1)
     for box, name, tid in zip(detections.xyxy, names, tids, strict=True):
         x1, y1, x2, y2 = (int(v) for v in box)
         cv2.rectangle(out, (x1, y1), (x2, y2), _BOX_COLOUR, 1)
         label = f"{name} #{tid}" if tid is not None and tid >= 0 else str(name)
-        cv2.putText(out, label, (x1, max(10, y1 - 3)), 0, 0.4, _BOX_COLOUR, 1)
+        labels.append((label, (x1, max(0, y1 - 14)), _BOX_COLOUR))
     if event is not None:
         for eb in event.boxes:
             cv2.rectangle(out, (int(eb.x1), int(eb.y1)), (int(eb.x2), int(eb.y2)), _EVENT_COLOUR, 2)
-        title = f"{event.type} {event.direction or ''} t={event.pts:.1f}s".strip()
-        cv2.rectangle(out, (0, 0), (min(w, 12 + 9 * len(title)), 22), (0, 0, 0), -1)
-        cv2.putText(out, title, (6, 16), 0, 0.5, (255, 255, 255), 1)
-    return out
+        title = f"{event.type_name_zh} {event.type_name_en} {event.direction or ''} t={event.pts:.1f}s"
+        draw_labels(out, [(title.strip(), (6, 4), (255, 255, 255))], size=16, background=True)
+    return draw_labels(out, labels, size=12)
 
 
 class SnapshotWriter:

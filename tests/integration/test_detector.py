@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from sightline.inference.nanodet import NanoDetConfig, NanoDetDetector
+from tests.media import VTEST
 
 BUS_LABELS = [  # bus.jpg, 810x1080
     ("person", (52, 398, 245, 902)),  # beige coat, left
@@ -68,8 +69,8 @@ def detector(model_path: Path) -> NanoDetDetector:
 
 
 @pytest.fixture(scope="module")
-def vtest_frame(vtest_path: Path) -> np.ndarray:
-    with av.open(str(vtest_path)) as c:
+def vtest_frame() -> np.ndarray:
+    with av.open(str(VTEST)) as c:
         for i, f in enumerate(c.decode(video=0)):
             if i == VTEST_FRAME:
                 return f.to_ndarray(format="bgr24")

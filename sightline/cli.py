@@ -1,6 +1,7 @@
 """The ``sightline`` command line.
 
     sightline analyze SOURCE --config FILE [--out DIR] [--json] [--duration S]
+    sightline serve [--port 8000]
     sightline models fetch [MODEL ...]
     sightline models list
 """
@@ -173,6 +174,46 @@ def cmd_models_list(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     return 0
 
 
+DEMO_VIDEO = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
+DEMO_CONFIG = Path(__file__).resolve().parent.parent / "examples" / "vtest.yaml"
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import logging
+
+    import uvicorn
+    from platformdirs import user_data_dir
+
+    from sightline.api.app import create_app
+    from sightline.config.analysis import ConfigError, load_config
+    from sightline.inference.models import ModelError
+    from sightline.service.runtime import Runtime
+
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        return _err(
+            f"refusing to listen on {args.host}: this version has no login yet, so it serves "
+            "127.0.0.1 only (use an SSH tunnel or a reverse proxy with authentication)"
+        )
+    if not Path(args.source).exists() and "://" not in args.source:
+        return _err(f"demo video {args.source} is missing: apt-get install opencv-doc, or pass --source")
+    try:
+        config = load_config(args.config)
+    except ConfigError as err:
+        return _err(str(err))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    runtime = Runtime.open(Path(args.data or user_data_dir("sightline")))
+    try:
+        runtime.add_camera(args.source, config, loop=True)
+    except ModelError as err:
+        return _err(str(err))
+    print(f"Sightline on http://{args.host}:{args.port}  (data in {runtime.data_dir})", file=sys.stderr)
+    try:
+        uvicorn.run(create_app(runtime), host=args.host, port=args.port, log_level="warning")
+    finally:
+        runtime.close()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="sightline", description="Sightline video intelligence")
     p.add_argument("--version", action="version", version=f"sightline {__version__}")
@@ -187,6 +228,14 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--no-preview", action="store_true", help="skip the annotated preview image per event")
     a.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     a.set_defaults(func=cmd_analyze)
+
+    s = sub.add_parser("serve", help="run the service: demo camera, events, page and API on :8000")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--data", help="folder for events and snapshots (default: the user data dir)")
+    s.add_argument("--source", default=str(DEMO_VIDEO), help="video file or rtsp:// URL of the demo camera")
+    s.add_argument("--config", type=Path, default=DEMO_CONFIG, help="analysis config of the demo camera")
+    s.set_defaults(func=cmd_serve)
 
     m = sub.add_parser("models", help="install and list pretrained models")
     msub = m.add_subparsers(dest="models_command", required=True)

@@ -1,9 +1,9 @@
 """The ``sightline`` command line.
 
-    sightline analyze SOURCE --config FILE [--out DIR] [--json] [--duration S]
-    sightline serve [--port 8000]
-    sightline models fetch [MODEL ...]
-    sightline models list
+sightline analyze SOURCE --config FILE [--out DIR] [--json] [--duration S]
+sightline serve [--port 8000]
+sightline models fetch [MODEL ...]
+sightline models list
 """
 
 from __future__ import annotations
@@ -75,8 +75,14 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         )
     )
     total = args.duration or _probe_duration(source_url)
-    bar = tqdm(total=round(total, 1) if total else None, unit="s", desc="analysing", file=sys.stderr,
-               disable=args.quiet, bar_format="{l_bar}{bar}| {n:.1f}/{total_fmt} s [{elapsed}<{remaining}]")
+    bar = tqdm(
+        total=round(total, 1) if total else None,
+        unit="s",
+        desc="analysing",
+        file=sys.stderr,
+        disable=args.quiet,
+        bar_format="{l_bar}{bar}| {n:.1f}/{total_fmt} s [{elapsed}<{remaining}]",
+    )
     counts: Counter[str] = Counter()
     start_pts: float | None = None
     events_path = out_dir / "events.jsonl"
@@ -138,7 +144,9 @@ def _print_event(e: object, bar: object) -> None:
     what = f"{e.class_name or ''} #{e.track_id}" if e.track_id is not None else (e.class_name or "")
     where = e.line_id or e.zone_id or ""
     extra = f" {e.direction}" if e.direction else ""
-    text = f"{e.pts:8.1f}s  {e.type:<12} {where}{extra}  {what}  {e.type_name_zh}  -> {e.snapshot.preview or ''}"
+    text = (
+        f"{e.pts:8.1f}s  {e.type:<12} {where}{extra}  {what}  {e.type_name_zh}  -> {e.snapshot.preview or ''}"
+    )
     write = getattr(bar, "write", None)
     if callable(write):
         write(text)

@@ -25,8 +25,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "event.where": {"en": "Zone / line", "zh-CN": "区域 / 线"},
     "event.object": {"en": "Object", "zh-CN": "目标"},
     "event.snapshot": {"en": "Snapshot", "zh-CN": "抓拍"},
-    "events.none": {"en": "No events yet: they appear here as the cameras see them.",
-                    "zh-CN": "暂无事件：摄像机检测到后会显示在这里。"},
+    "events.none": {
+        "en": "No events yet: they appear here as the cameras see them.",
+        "zh-CN": "暂无事件：摄像机检测到后会显示在这里。",
+    },
     "lang.switch": {"en": "中文", "zh-CN": "English"},
     "footer.api": {"en": "JSON API", "zh-CN": "JSON 接口"},
 }

@@ -9,8 +9,10 @@ Debian's ``/usr/bin/python3``. Looping a file inside an RTSP-managed GStreamer
 pipeline is fiddly (the server owns the pipeline state and seeks), so ffmpeg
 does the part it is good at -- ``-re -stream_loop -1`` reads the file at
 real-time speed forever with continuous timestamps and encodes H.264 with a
-keyframe every second -- and sends MPEG-TS over loopback UDP; the RTSP
-pipeline only demuxes and payloads it. Like a real camera, the stream is
+keyframe every second -- and sends RTP over loopback UDP; the RTSP
+pipeline only re-times it (a jitter buffer in "synced" mode keeps the
+sender's frame spacing; MPEG-TS via ``tsdemux`` was tried first and its
+PCR handling produced 1.3 s timestamp jumps) and re-payloads it. Like a real camera, the stream is
 already "live" when a client joins: one shared media per mount, and SPS/PPS
 are repeated on every keyframe (``config-interval=-1``) so late joiners can
 start decoding at the next keyframe.
@@ -67,12 +69,19 @@ def _start_ffmpeg(path: str, udp_port: int, keyint_s: float) -> subprocess.Popen
         "-re", "-stream_loop", "-1", "-i", path,
         "-an", "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency",
         "-pix_fmt", "yuv420p", "-bf", "0", "-sc_threshold", "0",
+        # One slice per picture: zerolatency's sliced threads cut keyframes
+        # into several NAL units, each re-prefixed with SPS/PPS by the
+        # payloader, and FFmpeg's client then splits one picture in two.
+        "-threads", "1",
         # A keyframe every keyint_s seconds whatever the frame rate, so
         # keyframe-only clients get a picture per second.
         "-force_key_frames", f"expr:gte(t,n_forced*{keyint_s})",
-        "-f", "mpegts", f"udp://127.0.0.1:{udp_port}?pkt_size=1316",
+        "-f", "rtp", f"rtp://127.0.0.1:{udp_port}?pkt_size=1200",
     ]  # fmt: skip
-    return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+    # stdout gets ffmpeg's SDP text; ours must carry only "READY".
+    return subprocess.Popen(
+        cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, preexec_fn=_die_with_parent
+    )
 
 
 def _make_auth(factory: GstRtspServer.RTSPMediaFactory, user: str, password: str) -> GstRtspServer.RTSPAuth:
@@ -114,13 +123,13 @@ def main() -> int:
     server.set_service(str(args.port))
     factory = GstRtspServer.RTSPMediaFactory()
     # udpsrc is live, so the media is a live camera: clients join whatever is
-    # playing now. A big socket buffer avoids losing TS packets when the
-    # machine is busy (loss would show up as corrupt frames in the tests).
+    # playing now. A big socket buffer avoids losing packets when the machine
+    # is busy (loss would show up as corrupt frames in the tests).
     factory.set_launch(
         f"( udpsrc port={udp_port} address=127.0.0.1 buffer-size=4194304 "
-        'caps="video/mpegts,systemstream=(boolean)true,packetsize=(int)188" '
-        "! tsdemux ! h264parse config-interval=-1 "
-        "! rtph264pay name=pay0 pt=96 config-interval=-1 )"
+        'caps="application/x-rtp,media=video,clock-rate=90000,encoding-name=H264,payload=96" '
+        "! rtpjitterbuffer latency=200 mode=synced ! rtph264depay "
+        "! h264parse ! rtph264pay name=pay0 pt=96 config-interval=-1 )"
     )
     factory.set_shared(True)
     if args.user is not None:

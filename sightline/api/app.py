@@ -80,10 +80,13 @@ def render_page(lang: str) -> str:
     strings = {k: t(k, lang) for k in MESSAGES}
     other = "en" if lang == "zh-CN" else "zh-CN"
     types = {code: (et.name_zh if lang == "zh-CN" else et.name_en) for code, et in EVENT_TYPES.items()}
-    return (Path(__file__).parent / "page.html").read_text(encoding="utf-8").replace(
-        "__LANG__", html.escape(lang)
-    ).replace("__TITLE__", html.escape(strings["app.title"])).replace(
-        "__OTHER_LANG__", other
-    ).replace("__SWITCH__", html.escape(strings["lang.switch"])).replace(
-        "__STRINGS__", json.dumps(strings, ensure_ascii=False).replace("</", "<\\/")
-    ).replace("__TYPES__", json.dumps(types, ensure_ascii=False).replace("</", "<\\/"))
+    return (
+        (Path(__file__).parent / "page.html")
+        .read_text(encoding="utf-8")
+        .replace("__LANG__", html.escape(lang))
+        .replace("__TITLE__", html.escape(strings["app.title"]))
+        .replace("__OTHER_LANG__", other)
+        .replace("__SWITCH__", html.escape(strings["lang.switch"]))
+        .replace("__STRINGS__", json.dumps(strings, ensure_ascii=False).replace("</", "<\\/"))
+        .replace("__TYPES__", json.dumps(types, ensure_ascii=False).replace("</", "<\\/"))
+    )

@@ -53,7 +53,9 @@ class DetectorConfig(BaseModel):
     def _known(cls, v: list[str]) -> list[str]:
         unknown = [c for c in v if c not in COCO_CLASSES]
         if unknown:
-            raise ValueError(f"unknown class(es) {unknown}; known COCO classes include person, car, bus, truck")
+            raise ValueError(
+                f"unknown class(es) {unknown}; known COCO classes include person, car, bus, truck"
+            )
         return v
 
 

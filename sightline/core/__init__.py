@@ -2,10 +2,10 @@
 Detections container; no I/O."""
 
 from sightline.core.clock import Clock, FrameClock, ManualClock, SystemClock
+from sightline.core.detections import Detections, empty_detections
 from sightline.core.event import BoundingBox, Event, EventSnapshot
 from sightline.core.frame import Frame
 from sightline.core.geometry import Line, LinePixels, Zone, ZonePixels
-from sightline.core.detections import Detections, empty_detections
 
 __all__ = [
     "BoundingBox",

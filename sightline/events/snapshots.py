@@ -118,7 +118,9 @@ class SnapshotWriter:
         snap = EventSnapshot(frame=self._write(base.with_name(f"{event.id}_frame.jpg"), frame.image))
         if event.boxes:
             b = event.boxes[0]
-            snap.crop = self._write(base.with_name(f"{event.id}_crop.jpg"), crop_box(frame.image, (b.x1, b.y1, b.x2, b.y2)))
+            snap.crop = self._write(
+                base.with_name(f"{event.id}_crop.jpg"), crop_box(frame.image, (b.x1, b.y1, b.x2, b.y2))
+            )
         if self.preview:
             annotated = draw_annotations(frame.image, detections, zones, lines, event)
             snap.preview = self._write(base.with_name(f"{event.id}_preview.jpg"), annotated)

@@ -19,5 +19,7 @@ def build_detector(config: DetectorConfig) -> NanoDetDetector:
         raise ModelError(f"detector model {config.model!r} is unknown; available: {detectors}")
     return NanoDetDetector(
         require_model(config.model),
-        NanoDetConfig(confidence_threshold=config.confidence, iou_threshold=config.iou, threads=config.threads),
+        NanoDetConfig(
+            confidence_threshold=config.confidence, iou_threshold=config.iou, threads=config.threads
+        ),
     )

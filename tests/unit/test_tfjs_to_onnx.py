@@ -19,7 +19,9 @@ from sightline.inference.tfjs_to_onnx import UnsupportedOpError, convert_tfjs_to
 RNG = np.random.default_rng(7)
 
 
-def conv_nhwc(x: np.ndarray, w: np.ndarray, stride: int, pad: tuple[int, int, int, int], groups: int) -> np.ndarray:
+def conv_nhwc(
+    x: np.ndarray, w: np.ndarray, stride: int, pad: tuple[int, int, int, int], groups: int
+) -> np.ndarray:
     """Reference grouped conv; x NHWC, w [kh, kw, cin/g, cout], pad (top, bottom, left, right)."""
     x = np.pad(x, ((0, 0), (pad[0], pad[1]), (pad[2], pad[3]), (0, 0)))
     n, h, wd, cin = x.shape
@@ -46,8 +48,14 @@ class GraphWriter:
     def const(self, name: str, value: np.ndarray, tf_dtype: str = "DT_FLOAT") -> str:
         value = np.asarray(value)
         if value.dtype.kind == "f":
-            self.weights.append({"name": name, "shape": list(value.shape), "dtype": "float32",
-                                 "quantization": {"dtype": "float16", "original_dtype": "float32"}})
+            self.weights.append(
+                {
+                    "name": name,
+                    "shape": list(value.shape),
+                    "dtype": "float32",
+                    "quantization": {"dtype": "float16", "original_dtype": "float32"},
+                }
+            )
             self.blobs.append(value.astype(np.float16).tobytes())
         else:
             self.weights.append({"name": name, "shape": list(value.shape), "dtype": "int32"})
@@ -60,8 +68,17 @@ class GraphWriter:
         return name
 
     def save(self, folder: Path, input_shape: list[int], outputs: list[str]) -> Path:
-        self.nodes.insert(0, {"name": "x", "op": "Placeholder", "attr": {
-            "dtype": {"type": "DT_FLOAT"}, "shape": {"shape": {"dim": [{"size": str(d)} for d in input_shape]}}}})
+        self.nodes.insert(
+            0,
+            {
+                "name": "x",
+                "op": "Placeholder",
+                "attr": {
+                    "dtype": {"type": "DT_FLOAT"},
+                    "shape": {"shape": {"dim": [{"size": str(d)} for d in input_shape]}},
+                },
+            },
+        )
         (folder / "m.bin").write_bytes(b"".join(self.blobs))
         spec = {
             "format": "graph-model",
@@ -112,12 +129,26 @@ def test_converted_graph_matches_reference(tmp_path: Path) -> None:
     g.op("shape2", "Add", ["sp", "shape_base"])
     g.op("pad", "Pad", ["x", "pads"])
     g.op("nhwc", "Transpose", ["pad", "perm_in"])
-    g.op("conv", "Conv2D", ["nhwc", "w1"], strides=ints([1, 2, 2, 1]), padding=s("VALID"), data_format=s("NHWC"))
+    g.op(
+        "conv",
+        "Conv2D",
+        ["nhwc", "w1"],
+        strides=ints([1, 2, 2, 1]),
+        padding=s("VALID"),
+        data_format=s("NHWC"),
+    )
     g.op("bias", "AddV2", ["conv", "b1"])
     g.op("act", "LeakyRelu", ["bias"], alpha={"f": 0.1})
     g.op("dw", "Conv2D", ["act", "wdw"], strides=ints([1, 1, 1, 1]), padding=s("SAME"), data_format=s("NHWC"))
-    g.op("pool", "MaxPool", ["dw"], ksize=ints([1, 2, 2, 1]), strides=ints([1, 2, 2, 1]), padding=s("VALID"),
-         data_format=s("NHWC"))
+    g.op(
+        "pool",
+        "MaxPool",
+        ["dw"],
+        ksize=ints([1, 2, 2, 1]),
+        strides=ints([1, 2, 2, 1]),
+        padding=s("VALID"),
+        data_format=s("NHWC"),
+    )
     g.op("up", "ResizeBilinear", ["pool", "size"], half_pixel_centers={"b": True}, align_corners={"b": False})
     g.op("parts", "SplitV", ["up", "split_sizes", "axis3"], num_split={"i": "2"})
     g.op("cat", "ConcatV2", ["parts:1", "parts", "axis3"])

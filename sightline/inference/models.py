@@ -58,7 +58,8 @@ CATALOG: dict[str, ModelSpec] = {
         ModelSpec(
             id="nanodet-g",
             description=(
-                "NanoDet-g 416 px (CSP backbone, 3.8 M params, ~4.2 GFLOPs), 80 COCO classes (default detector)"
+                "NanoDet-g 416 px (CSP backbone, 3.8 M params, ~4.2 GFLOPs), "
+                "80 COCO classes (default detector)"
             ),
             package=HUMAN_MODELS_PACKAGE,
             version=HUMAN_MODELS_VERSION,

@@ -108,12 +108,16 @@ class ZonePixels:
     id: str
     polygon: FloatArray  # (N, 2) pixel vertices
 
+    def __post_init__(self) -> None:
+        # Edge arrays are computed once per zone and resolution, not per call.
+        xi, yi = self.polygon[:, 0], self.polygon[:, 1]
+        object.__setattr__(self, "_edges", (xi, yi, np.roll(xi, 1), np.roll(yi, 1)))
+
     def contains(self, points: FloatArray) -> BoolArray:
         """Vectorised even-odd ray casting for (M, 2) pixel points."""
         pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
         x, y = pts[:, 0:1], pts[:, 1:2]
-        xi, yi = self.polygon[:, 0], self.polygon[:, 1]
-        xj, yj = np.roll(xi, 1), np.roll(yi, 1)
+        xi, yi, xj, yj = self._edges  # type: ignore[attr-defined]
         straddles = (yi > y) != (yj > y)
         with np.errstate(divide="ignore", invalid="ignore"):
             x_cross = (xj - xi) * (y - yi) / (yj - yi) + xi
@@ -137,15 +141,19 @@ class LinePixels:
         """+1 if the move p0→p1 crosses the segment left→right ("in"), -1 for
         "out", 0 if it does not cross the bounded segment (touching counts as
         not yet crossed: the move that leaves the line completes it)."""
-        s0 = float(self.side(p0)[0])
-        s1 = float(self.side(p1)[0])
+        # Plain floats: this runs per track per frame, numpy call overhead dominates.
+        ax, ay = float(self.start[0]), float(self.start[1])
+        bx, by = float(self.end[0]), float(self.end[1])
+        x0, y0 = float(p0[0]), float(p0[1])
+        x1, y1 = float(p1[0]), float(p1[1])
+        s0 = (bx - ax) * (y0 - ay) - (by - ay) * (x0 - ax)
+        s1 = (bx - ax) * (y1 - ay) - (by - ay) * (x1 - ax)
         if s0 == 0 or s1 == 0 or (s0 > 0) == (s1 > 0):
             return 0
         # The object's path must cut the segment itself, not its extension.
-        d = p1 - p0
-        a, b = self.start - p0, self.end - p0
-        o1 = d[0] * a[1] - d[1] * a[0]
-        o2 = d[0] * b[1] - d[1] * b[0]
+        dx, dy = x1 - x0, y1 - y0
+        o1 = dx * (ay - y0) - dy * (ax - x0)
+        o2 = dx * (by - y0) - dy * (bx - x0)
         if o1 * o2 > 0:
             return 0
         return 1 if s1 > 0 else -1

@@ -131,16 +131,21 @@ def select_objects(detections: sv.Detections, config: RuleConfigBase) -> list[Ob
     if not keep.any():
         return []
     xyxy = np.asarray(detections.xyxy, dtype=np.float64).reshape(-1, 4)
-    anchors = anchor_points(xyxy, config.anchor)
+    idx = np.flatnonzero(keep)
+    # One conversion to Python floats per array (tolist), not per element:
+    # this loop runs for every rule on every frame.
+    boxes = xyxy[idx].tolist()
+    anchors = anchor_points(xyxy[idx], config.anchor).tolist()
+    ids = track_ids[idx].tolist()
+    confs = np.clip(confidence[idx], 0.0, 1.0).tolist()
     best: dict[TrackKey, Observation] = {}
-    for i in np.flatnonzero(keep).tolist():
-        x1, y1, x2, y2 = (float(v) for v in xyxy[i])
+    for j, i in enumerate(idx.tolist()):
         obs = Observation(
-            track_id=int(track_ids[i]),
+            track_id=ids[j],
             class_name=names[i],
-            confidence=min(max(float(confidence[i]), 0.0), 1.0),
-            xyxy=(x1, y1, x2, y2),
-            anchor=(float(anchors[i, 0]), float(anchors[i, 1])),
+            confidence=confs[j],
+            xyxy=tuple(boxes[j]),  # type: ignore[arg-type]
+            anchor=(anchors[j][0], anchors[j][1]),
         )
         prev = best.get(obs.key)
         if prev is None or obs.confidence > prev.confidence:

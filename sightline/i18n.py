@@ -29,6 +29,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "No events yet: they appear here as the cameras see them.",
         "zh-CN": "暂无事件：摄像机检测到后会显示在这里。",
     },
+    "direction.in": {"en": "in", "zh-CN": "进"},
+    "direction.out": {"en": "out", "zh-CN": "出"},
+    "direction.enter": {"en": "enter", "zh-CN": "进入"},
+    "direction.leave": {"en": "leave", "zh-CN": "离开"},
     "lang.switch": {"en": "中文", "zh-CN": "English"},
     "footer.api": {"en": "JSON API", "zh-CN": "JSON 接口"},
 }

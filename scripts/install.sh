@@ -9,7 +9,10 @@ cd "$(dirname "$0")/.."
 DEV=0
 [[ "${1:-}" == "--dev" ]] && DEV=1
 
-DEBS=(ffmpeg opencv-doc npm python3-venv fonts-wqy-microhei)
+DEBS=(ffmpeg opencv-doc fonts-wqy-microhei)
+# npm and venv may come from elsewhere (NodeSource, pyenv): only ask Debian when missing.
+command -v npm >/dev/null || DEBS+=(npm)
+python3 -m venv --help >/dev/null 2>&1 || DEBS+=(python3-venv)
 if [[ $DEV == 1 ]]; then
   # GStreamer's RTSP server, driven by Debian's python3-gi, is the test camera.
   DEBS+=(python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good

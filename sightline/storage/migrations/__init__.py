@@ -1,0 +1,1 @@
+"""Alembic migrations of the Sightline schema, run in code by ``Database.upgrade()``."""

@@ -1,0 +1,30 @@
+"""One module per resource; each exports ``router``. The list below is the
+one place that decides what the API serves."""
+
+from fastapi import APIRouter
+
+from sightline.api.routers import (
+    auth,
+    cameras,
+    events,
+    hazards,
+    live,
+    stats,
+    subscriptions,
+    system,
+    tasks,
+    users,
+)
+
+ROUTERS: list[APIRouter] = [
+    system.router,
+    auth.router,
+    users.router,
+    cameras.router,
+    tasks.router,
+    events.router,
+    hazards.router,
+    stats.router,
+    subscriptions.router,
+    live.router,
+]

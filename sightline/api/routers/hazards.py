@@ -1,0 +1,5 @@
+"""Routes: hazards (to be filled in)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""Routes: users (to be filled in)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

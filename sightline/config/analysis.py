@@ -41,7 +41,7 @@ class SamplingConfig(BaseModel):
 class DetectorConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    model: str = "nanodet-g"
+    model: str = "nanodet-g-int8"
     confidence: float = Field(default=0.4, gt=0, lt=1)
     iou: float = Field(default=0.5, gt=0, lt=1)
     classes: list[str] = Field(default_factory=list, description="Keep only these classes; empty = all 80.")

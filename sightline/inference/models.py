@@ -45,6 +45,7 @@ class ModelSpec:
     source_files: tuple[str, ...]  # paths inside the package
     source_sha256: tuple[str, ...]  # pinned: a changed upstream file is refused, not converted
     onnx_from: str | None = None  # TF.js model.json to convert, if any
+    derived_from: str | None = None  # built locally from another catalogue model (INT8)
     tasks: tuple[str, ...] = field(default_factory=tuple)
 
     @property
@@ -59,7 +60,7 @@ CATALOG: dict[str, ModelSpec] = {
             id="nanodet-g",
             description=(
                 "NanoDet-g 416 px (CSP backbone, 3.8 M params, ~4.2 GFLOPs), "
-                "80 COCO classes (default detector)"
+                "80 COCO classes (float reference)"
             ),
             package=HUMAN_MODELS_PACKAGE,
             version=HUMAN_MODELS_VERSION,
@@ -70,6 +71,20 @@ CATALOG: dict[str, ModelSpec] = {
                 "5d0e4f8c4eded666287330be03017d494787d35f523fd77ca23f59db984a4ad9",
             ),
             onnx_from="models/nanodet.json",
+            tasks=("detection",),
+        ),
+        ModelSpec(
+            id="nanodet-g-int8",
+            description=(
+                "NanoDet-g 416 px, INT8 (ONNX Runtime static QDQ, calibrated on vtest.avi): "
+                "~2.2x faster on CPU, recall 0.99 vs float (default detector)"
+            ),
+            package=HUMAN_MODELS_PACKAGE,
+            version=HUMAN_MODELS_VERSION,
+            licence="MIT (package), Apache-2.0 (NanoDet upstream)",
+            source_files=(),
+            source_sha256=(),
+            derived_from="nanodet-g",
             tasks=("detection",),
         ),
         ModelSpec(
@@ -88,7 +103,8 @@ CATALOG: dict[str, ModelSpec] = {
     )
 }
 
-DEFAULT_DETECTOR = "nanodet-g"
+DEFAULT_DETECTOR = "nanodet-g-int8"
+CALIBRATION_VIDEO = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
 
 
 def models_dir() -> Path:
@@ -112,7 +128,7 @@ class InstalledModel:
 
     @property
     def onnx_path(self) -> Path | None:
-        return self.folder / self.spec.onnx_name if self.spec.onnx_from else None
+        return self.folder / self.spec.onnx_name if (self.spec.onnx_from or self.spec.derived_from) else None
 
 
 def _package_folder(root: Path, package: str, version: str) -> Path:
@@ -130,10 +146,16 @@ def installed(model_id: str = DEFAULT_DETECTOR, root: Path | None = None) -> Ins
     manifest = _manifest_path(folder, model_id)
     if not manifest.exists():
         return None
-    files: dict[str, str] = json.loads(manifest.read_text())["files"]
+    meta = json.loads(manifest.read_text())
+    files: dict[str, str] = meta["files"]
     for rel, digest in files.items():
         p = folder / rel
         if not p.exists() or _sha256(p) != digest:
+            return None
+    if spec.derived_from:
+        # A re-converted base model must be re-quantised.
+        base = installed(spec.derived_from, root)
+        if base is None or base.files.get(base.spec.onnx_name) != meta.get("source_sha256"):
             return None
     return InstalledModel(spec, folder, files)
 
@@ -197,6 +219,8 @@ def fetch(
             missing.append(spec)
     if not missing:
         return done
+    derived = [spec for spec in missing if spec.derived_from]
+    missing = [spec for spec in missing if not spec.derived_from]
     with tempfile.TemporaryDirectory(prefix="sightline-fetch-") as tmp:
         tmp_dir = Path(tmp)
         packs: dict[tuple[str, str], Path] = {}
@@ -206,7 +230,42 @@ def fetch(
                 progress(f"npm pack {spec.package}@{spec.version}")
                 packs[key] = tarball or _npm_pack(spec.package, spec.version, tmp_dir)
             done.append(_install_from_tarball(spec, packs[key], root, progress))
+    for spec in derived:
+        done.append(_install_derived(spec, root, progress, tarball))
     return done
+
+
+def _install_derived(
+    spec: ModelSpec, root: Path, progress: Callable[[str], None], tarball: Path | None
+) -> InstalledModel:
+    from sightline.inference.quantize import quantize_detector  # lazy: the quantiser imports slowly
+
+    assert spec.derived_from is not None
+    base = installed(spec.derived_from, root) or fetch([spec.derived_from], root, progress, tarball)[0]
+    if base.onnx_path is None:
+        raise ModelError(f"{spec.derived_from} has no ONNX model to derive {spec.id} from")
+    if not CALIBRATION_VIDEO.is_file():
+        raise ModelError(f"{spec.id} is calibrated on {CALIBRATION_VIDEO}: apt-get install opencv-doc")
+    out = base.folder / spec.onnx_name
+    progress(f"{spec.id}: quantising {spec.derived_from} on real frames (~35 s of CPU)")
+    quantize_detector(base.onnx_path, out, CALIBRATION_VIDEO, progress=progress)
+    files = {spec.onnx_name: _sha256(out)}
+    _manifest_path(base.folder, spec.id).write_text(
+        json.dumps(
+            {
+                "id": spec.id,
+                "package": spec.package,
+                "version": spec.version,
+                "licence": spec.licence,
+                "derived_from": spec.derived_from,
+                "source_sha256": base.files[base.spec.onnx_name],
+                "files": files,
+            },
+            indent=2,
+        )
+    )
+    progress(f"{spec.id}: installed in {base.folder}")
+    return InstalledModel(spec, base.folder, files)
 
 
 def _install_from_tarball(

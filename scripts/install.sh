@@ -16,7 +16,9 @@ python3 -m venv --help >/dev/null 2>&1 || DEBS+=(python3-venv)
 if [[ $DEV == 1 ]]; then
   # GStreamer's RTSP server, driven by Debian's python3-gi, is the test camera.
   DEBS+=(python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
-         gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-tools)
+         gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-tools
+         # Real peers for the platform tests: browser, MQTT broker, PostgreSQL.
+         chromium mosquitto postgresql)
 fi
 
 missing=()

@@ -64,7 +64,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         return _err(str(err))
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
-    analyzer = Analyzer(config, detector, snapshots=SnapshotWriter(out_dir, preview=not args.no_preview))
+    analyzer = Analyzer(config, detector, evidence=SnapshotWriter(out_dir, preview=not args.no_preview))
     source = AvSource(
         SourceConfig(
             camera_id=config.camera_id,
@@ -182,43 +182,37 @@ def cmd_models_list(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     return 0
 
 
-DEMO_VIDEO = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
-DEMO_CONFIG = Path(__file__).resolve().parent.parent / "examples" / "vtest.yaml"
-
-
 def cmd_serve(args: argparse.Namespace) -> int:
     import logging
 
     import uvicorn
     from platformdirs import user_data_dir
 
-    from sightline.api.app import create_app
-    from sightline.config.analysis import ConfigError, load_config
     from sightline.inference.models import ModelError
-    from sightline.service.runtime import Runtime
+    from sightline.service.demo import DEMO_VIDEO
+    from sightline.service.platform import start_platform
+    from sightline.storage import DatabaseError
 
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
+    if args.host not in ("127.0.0.1", "localhost", "::1") and not args.allow_remote:
         return _err(
-            f"refusing to listen on {args.host}: this version has no login yet, so it serves "
-            "127.0.0.1 only (use an SSH tunnel or a reverse proxy with authentication)"
+            f"refusing to listen on {args.host} without --allow-remote: put TLS in front "
+            "(a reverse proxy) before exposing the service beyond this machine"
         )
-    if not Path(args.source).exists() and "://" not in args.source:
-        return _err(f"demo video {args.source} is missing: apt-get install opencv-doc, or pass --source")
-    try:
-        config = load_config(args.config)
-    except ConfigError as err:
-        return _err(str(err))
+    if not args.no_demo and not DEMO_VIDEO.exists():
+        return _err(f"demo video {DEMO_VIDEO} is missing: apt-get install opencv-doc, or pass --no-demo")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    runtime = Runtime.open(Path(args.data or user_data_dir("sightline")))
+    data_dir = Path(args.data or user_data_dir("sightline"))
     try:
-        runtime.add_camera(args.source, config, loop=True)
-    except ModelError as err:
+        platform = start_platform(data_dir, args.database_url, demo=not args.no_demo)
+    except (DatabaseError, ModelError) as err:
         return _err(str(err))
-    print(f"Sightline on http://{args.host}:{args.port}  (data in {runtime.data_dir})", file=sys.stderr)
+    for notice in platform.notices:
+        print(notice, file=sys.stderr)
+    print(f"Sightline on http://{args.host}:{args.port}  (data in {data_dir})", file=sys.stderr)
     try:
-        uvicorn.run(create_app(runtime), host=args.host, port=args.port, log_level="warning")
+        uvicorn.run(platform.app, host=args.host, port=args.port, log_level="warning")
     finally:
-        runtime.close()
+        platform.stop()
     return 0
 
 
@@ -240,10 +234,19 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("serve", help="run the service: demo camera, events, page and API on :8000")
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8000)
-    s.add_argument("--data", help="folder for events and snapshots (default: the user data dir)")
-    s.add_argument("--source", default=str(DEMO_VIDEO), help="video file or rtsp:// URL of the demo camera")
-    s.add_argument("--config", type=Path, default=DEMO_CONFIG, help="analysis config of the demo camera")
+    s.add_argument("--data", help="folder for the database and snapshots (default: the user data dir)")
+    s.add_argument(
+        "--database-url",
+        help="SQLAlchemy URL, e.g. postgresql+psycopg://u:p@host/db "
+        "(default: $SIGHTLINE_DATABASE_URL, else SQLite in the data folder)",
+    )
+    s.add_argument("--no-demo", action="store_true", help="do not add the demo camera on first start")
+    s.add_argument("--allow-remote", action="store_true", help="allow a non-loopback --host")
     s.set_defaults(func=cmd_serve)
+
+    from sightline.auth.cli import add_parser as add_users_parser
+
+    add_users_parser(sub)
 
     m = sub.add_parser("models", help="install and list pretrained models")
     msub = m.add_subparsers(dest="models_command", required=True)

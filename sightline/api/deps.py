@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import Depends, HTTPException, Request
 
@@ -36,7 +36,7 @@ def get_ctx(request: Request) -> AppContext:
     return ctx
 
 
-def current_principal(request: Request, ctx: AppContext = Depends(get_ctx)) -> Principal:
+def current_principal(request: Request, ctx: Annotated[AppContext, Depends(get_ctx)]) -> Principal:
     """Resolve the caller from ``Authorization: Bearer <token>`` or ``X-API-Key``.
 
     The real verification lives in sightline.auth and is installed on
@@ -57,7 +57,7 @@ def current_principal(request: Request, ctx: AppContext = Depends(get_ctx)) -> P
 def require_roles(minimum: Role) -> Callable[..., Principal]:
     """Dependency admitting callers whose role is at least ``minimum``."""
 
-    def check(principal: Principal = Depends(current_principal)) -> Principal:
+    def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
         if ROLE_RANK[principal.role] < ROLE_RANK[minimum]:
             raise HTTPException(403, f"this needs the {minimum} role or higher; you are {principal.role}")
         return principal

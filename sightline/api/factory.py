@@ -7,6 +7,8 @@ from fastapi import FastAPI
 from sightline import __version__
 from sightline.api.context import AppContext
 from sightline.api.routers import ROUTERS
+from sightline.api.routers.system import install_api_hooks
+from sightline.auth.service import install_auth
 
 
 def build_app(ctx: AppContext) -> FastAPI:
@@ -16,6 +18,8 @@ def build_app(ctx: AppContext) -> FastAPI:
         description="Cameras, analysis tasks, events, review and delivery. Sign in at POST /api/auth/login.",
     )
     app.state.ctx = ctx
+    install_auth(app)
+    install_api_hooks(app)
     for router in ROUTERS:
         app.include_router(router)
     return app

@@ -86,26 +86,44 @@ def draw_annotations(
     return draw_labels(out, labels, size=12)
 
 
+def encode_jpeg(image: Image, quality: int = 85) -> bytes:
+    ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise ValueError("could not encode a JPEG")
+    return bytes(buf.tobytes())
+
+
+def render_evidence(
+    event: Event,
+    frame: Frame,
+    detections: sv.Detections,
+    zones: Sequence[Zone] = (),
+    lines: Sequence[Line] = (),
+    quality: int = 85,
+    preview: bool = True,
+) -> dict[str, bytes]:
+    """JPEG bytes of the full frame, the object's crop and the annotated preview."""
+    images = {"frame": encode_jpeg(frame.image, quality)}
+    if event.boxes:
+        b = event.boxes[0]
+        images["crop"] = encode_jpeg(crop_box(frame.image, (b.x1, b.y1, b.x2, b.y2)), quality)
+    if preview:
+        images["preview"] = encode_jpeg(
+            draw_annotations(frame.image, detections, zones, lines, event), quality
+        )
+    return images
+
+
 class SnapshotWriter:
-    """Writes frame, crop and preview JPEGs for an event and records the paths."""
+    """Writes frame, crop and preview JPEGs for an event as files under
+    ``<out>/snapshots/<camera>/<day>/`` and records their relative paths (CLI)."""
 
     def __init__(self, out_dir: Path, jpeg_quality: int = 85, preview: bool = True) -> None:
         self.out_dir = Path(out_dir)
         self.quality = jpeg_quality
         self.preview = preview
 
-    def _write(self, rel: Path, image: Image) -> str:
-        path = self.out_dir / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, self.quality])
-        if not ok:
-            raise OSError(f"could not encode a JPEG for {rel}")
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(buf.tobytes())
-        tmp.replace(path)
-        return rel.as_posix()
-
-    def write(
+    def attach(
         self,
         event: Event,
         frame: Frame,
@@ -113,15 +131,39 @@ class SnapshotWriter:
         zones: Sequence[Zone] = (),
         lines: Sequence[Line] = (),
     ) -> Event:
+        images = render_evidence(event, frame, detections, zones, lines, self.quality, self.preview)
         day = time.strftime("%Y%m%d", time.gmtime(event.wall_time))
-        base = Path("snapshots") / event.camera_id / day / event.id
-        snap = EventSnapshot(frame=self._write(base.with_name(f"{event.id}_frame.jpg"), frame.image))
-        if event.boxes:
-            b = event.boxes[0]
-            snap.crop = self._write(
-                base.with_name(f"{event.id}_crop.jpg"), crop_box(frame.image, (b.x1, b.y1, b.x2, b.y2))
-            )
-        if self.preview:
-            annotated = draw_annotations(frame.image, detections, zones, lines, event)
-            snap.preview = self._write(base.with_name(f"{event.id}_preview.jpg"), annotated)
-        return event.model_copy(update={"snapshot": snap})
+        folder = Path("snapshots") / event.camera_id / day
+        paths: dict[str, str] = {}
+        for kind, data in images.items():
+            rel = folder / f"{event.id}_{kind}.jpg"
+            path = self.out_dir / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_bytes(data)
+            tmp.replace(path)  # atomic: a reader never sees half a JPEG
+            paths[kind] = rel.as_posix()
+        return event.model_copy(update={"snapshot": EventSnapshot(**paths)})
+
+
+class ImageCollector:
+    """Renders evidence JPEGs and keeps them by event id until the caller stores
+    them (the service hands them to the EventStore's blob store)."""
+
+    def __init__(self, jpeg_quality: int = 85) -> None:
+        self.quality = jpeg_quality
+        self._images: dict[str, dict[str, bytes]] = {}
+
+    def attach(
+        self,
+        event: Event,
+        frame: Frame,
+        detections: sv.Detections,
+        zones: Sequence[Zone] = (),
+        lines: Sequence[Line] = (),
+    ) -> Event:
+        self._images[event.id] = render_evidence(event, frame, detections, zones, lines, self.quality)
+        return event
+
+    def pop(self, event_id: str) -> dict[str, bytes]:
+        return self._images.pop(event_id, {})

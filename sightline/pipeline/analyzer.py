@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import supervision as sv
@@ -20,10 +21,23 @@ from sightline.config.analysis import AnalysisConfig
 from sightline.core.detections import CLASS_NAME_KEY
 from sightline.core.event import Event
 from sightline.core.frame import Frame
+from sightline.core.geometry import Line, Zone
 from sightline.core.protocols import Detector, Rule, RuleContext, Tracker
-from sightline.events.snapshots import SnapshotWriter
 from sightline.rules import build_rule
 from sightline.tracking import ByteTracker
+
+
+class EvidenceSink(Protocol):
+    """Renders an event's evidence images and returns the event (with paths or keys)."""
+
+    def attach(
+        self,
+        event: Event,
+        frame: Frame,
+        detections: sv.Detections,
+        zones: Sequence[Zone],
+        lines: Sequence[Line],
+    ) -> Event: ...
 
 
 @dataclass
@@ -53,16 +67,17 @@ class Analyzer:
         detector: Detector,
         tracker: Tracker | None = None,
         rules: Sequence[Rule] | None = None,
-        snapshots: SnapshotWriter | None = None,
+        evidence: EvidenceSink | None = None,
     ) -> None:
         self.config = config
         self.detector = detector
         self.tracker = tracker or ByteTracker(config.tracker)
         self.rules = list(rules) if rules is not None else [build_rule(r) for r in config.rules]
-        self.snapshots = snapshots
+        self.evidence = evidence
         self.stats = AnalyzerStats()
         self._classes = set(config.detector.classes)
         self.last_detections: sv.Detections | None = None
+        self.last_frame: Frame | None = None
 
     def _keep_classes(self, dets: sv.Detections) -> sv.Detections:
         if not self._classes or len(dets) == 0:
@@ -88,9 +103,9 @@ class Analyzer:
             ctx = RuleContext(frame=frame, detections=tracked)
             frame_events = [e for rule in self.rules for e in rule.evaluate(ctx)]
             tc = time.perf_counter()
-            if self.snapshots is not None:
+            if self.evidence is not None:
                 frame_events = [
-                    self.snapshots.write(e, frame, tracked, self.config.zones, self.config.lines)
+                    self.evidence.attach(e, frame, tracked, self.config.zones, self.config.lines)
                     for e in frame_events
                 ]
             td = time.perf_counter()
@@ -99,6 +114,7 @@ class Analyzer:
             self.stats.snapshot_s += td - tc
             events.extend(frame_events)
             self.last_detections = tracked
+            self.last_frame = frame
         self.stats.frames += len(frames)
         self.stats.batches += 1
         self.stats.events += len(events)

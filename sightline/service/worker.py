@@ -1,9 +1,12 @@
-"""One analysis worker per camera: source → analyser → event log, on its own
+"""One analysis worker per task: source → analyser → event handler, on its own
 thread so a dead or slow camera never holds up another.
 
-Recorded files played as a camera (the demo) are paced to real time from
-their frame pts, so a looped file behaves like a live stream instead of being
-decoded as fast as the CPU allows.
+Live streams are read by a ``SourceReader`` (its own thread, a small
+drop-oldest queue): when analysis falls behind, the oldest frames are dropped
+instead of memory growing or the stream backing up. Recorded files played as
+a camera (the demo) are paced to real time from their frame pts, so a looped
+file behaves like a live stream instead of being decoded as fast as the CPU
+allows.
 """
 
 from __future__ import annotations
@@ -17,11 +20,13 @@ from sightline.config.analysis import AnalysisConfig
 from sightline.core.event import Event
 from sightline.core.frame import Frame
 from sightline.core.protocols import Detector
-from sightline.events.snapshots import SnapshotWriter
+from sightline.events.snapshots import ImageCollector
 from sightline.pipeline.analyzer import Analyzer
-from sightline.sources import AvSource, SourceConfig, SourceHealth
+from sightline.sources import AvSource, SourceConfig, SourceHealth, SourceReader
 
 log = logging.getLogger(__name__)
+
+EventHandler = Callable[[list[tuple[Event, dict[str, bytes]]]], None]
 
 
 def paced(
@@ -43,24 +48,43 @@ def paced(
         yield frame
 
 
-class CameraWorker:
+def _from_reader(reader: SourceReader, stop: threading.Event) -> Iterator[Frame]:
+    while not stop.is_set():
+        frame = reader.get(timeout=0.5)
+        if frame is not None:
+            yield frame
+        elif reader.finished:
+            return
+
+
+class TaskWorker:
+    """Runs one task until stopped. ``state`` is one of starting, running,
+    stopped, error; ``error`` says why a task stopped by itself."""
+
     def __init__(
         self,
+        task_id: str,
         source: SourceConfig,
         config: AnalysisConfig,
         detector: Detector,
-        snapshots: SnapshotWriter,
-        on_events: Callable[[list[Event]], None],
+        on_events: EventHandler,
         realtime: bool = True,
+        queue_size: int = 4,
     ) -> None:
+        self.task_id = task_id
         self.source_config = source
-        self.analyzer = Analyzer(config, detector, snapshots=snapshots)
+        self.images = ImageCollector()
+        self.analyzer = Analyzer(config, detector, evidence=self.images)
         self._on_events = on_events
         self._realtime = realtime and not source.is_live
+        self._queue_size = queue_size
         self._stop = threading.Event()
         self._source: AvSource | None = None
-        self._error: str | None = None
-        self._thread = threading.Thread(target=self._run, name=f"camera-{source.camera_id}", daemon=True)
+        self._reader: SourceReader | None = None
+        self.state = "starting"
+        self.error: str | None = None
+        self.events = 0
+        self._thread = threading.Thread(target=self._run, name=f"task-{task_id}", daemon=True)
 
     @property
     def camera_id(self) -> str:
@@ -68,36 +92,57 @@ class CameraWorker:
 
     @property
     def health(self) -> SourceHealth | None:
+        if self._reader is not None:
+            return self._reader.health
         return self._source.health if self._source else None
 
     @property
-    def error(self) -> str | None:
-        return self._error
+    def latest_frame(self) -> Frame | None:
+        return self.analyzer.last_frame
 
-    def start(self) -> CameraWorker:
+    def start(self) -> TaskWorker:
         self._thread.start()
         return self
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def stop(self, timeout: float = 15.0) -> None:
         self._stop.set()
+        if self._reader is not None:
+            self._reader.stop(timeout=0)
         if self._source is not None:
             self._source.close()
         self._thread.join(timeout)
+        if self.state != "error":
+            self.state = "stopped"
+
+    def _frames(self) -> Iterable[Frame]:
+        self._source = AvSource(self.source_config)
+        if self.source_config.is_live:
+            self._reader = SourceReader(self._source, maxsize=self._queue_size).start()
+            return _from_reader(self._reader, self._stop)
+        frames: Iterable[Frame] = self._source.frames()
+        return paced(frames, self._stop) if self._realtime else frames
 
     def _run(self) -> None:
-        self._source = AvSource(self.source_config)
-        frames: Iterable[Frame] = self._source.frames()
-        if self._realtime:
-            frames = paced(frames, self._stop)
         try:
+            frames = self._frames()
+            self.state = "running"
             for frame in frames:
                 if self._stop.is_set():
                     break
                 events = self.analyzer.process([frame])
                 if events:
-                    self._on_events(events)
-        except Exception as exc:  # keep serving: the page shows the camera's error
-            self._error = f"analysis of camera {self.camera_id!r} stopped: {exc}"
-            log.exception("camera %s worker failed", self.camera_id)
+                    self.events += len(events)
+                    self._on_events([(e, self.images.pop(e.id)) for e in events])
+            if not self._stop.is_set():
+                health = self.health
+                if health is not None and health.error:
+                    self.state, self.error = "error", health.error
+        except Exception as exc:  # keep serving: the API shows the task's error
+            self.state = "error"
+            self.error = f"task {self.task_id!r} on camera {self.camera_id!r} stopped: {exc}"
+            log.exception("task %s failed", self.task_id)
         finally:
-            self._source.close()
+            if self._reader is not None:
+                self._reader.stop(timeout=1)
+            if self._source is not None:
+                self._source.close()

@@ -356,3 +356,27 @@ class AuditRecord(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     prev_hash: Mapped[str | None] = mapped_column(String(128))
     hash: Mapped[str | None] = mapped_column(String(128))
+
+
+class LoginSession(Base):
+    """A signed-in browser or client. Only the SHA-256 of the token is stored,
+    so a copy of the database gives nobody a usable token. A session ends at
+    ``expires_at`` or when ``revoked_at`` is set (logout, password change,
+    account disabled); rows are purged a while after they end."""
+
+    __tablename__ = "sessions"
+    __table_args__ = (
+        Index("ix_sessions_user_id", "user_id"),
+        Index("ix_sessions_expires_at", "expires_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    def __repr__(self) -> str:  # no token hash
+        return f"LoginSession(id={self.id!r}, user_id={self.user_id!r})"

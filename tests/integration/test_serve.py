@@ -1,10 +1,13 @@
-"""`sightline serve`: the real service process on the demo video."""
+"""`sightline serve`: the real service process, first start on an empty data
+folder, as the README's run command does it."""
 
 from __future__ import annotations
 
+import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,8 +24,21 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class Service:
+    def __init__(self, base: str, output: list[str]) -> None:
+        self.base = base
+        self.output = output
+
+    def admin_password(self) -> str:
+        for line in self.output:
+            m = re.search(r"created user 'admin' with password (\S+)", line)
+            if m:
+                return m.group(1)
+        raise AssertionError("no first-run admin password printed:\n" + "".join(self.output[-30:]))
+
+
 @pytest.fixture
-def service(tmp_path: Path, model_path: Path, vtest_path: Path) -> Iterator[str]:
+def service(tmp_path: Path, model_path: Path, vtest_path: Path) -> Iterator[Service]:
     port = free_port()
     proc = subprocess.Popen(
         [
@@ -40,53 +56,56 @@ def service(tmp_path: Path, model_path: Path, vtest_path: Path) -> Iterator[str]
         stderr=subprocess.STDOUT,
         text=True,
     )
+    output: list[str] = []
+    threading.Thread(target=lambda: output.extend(iter(proc.stdout.readline, "")), daemon=True).start()  # type: ignore[union-attr]
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             try:
                 if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
                     break
             except httpx.HTTPError:
                 time.sleep(0.3)
+            if proc.poll() is not None:
+                break
         else:
-            proc.kill()
-            pytest.fail(f"service did not start: {proc.communicate()[0][-2000:]}")
-        yield base
+            pytest.fail("service did not start:\n" + "".join(output[-40:]))
+        assert proc.poll() is None, "".join(output[-40:])
+        yield Service(base, output)
     finally:
         proc.terminate()
-        proc.wait(10)
+        proc.wait(15)
 
 
-def test_demo_events_arrive_with_snapshots(service: str) -> None:
+def test_first_start_shows_demo_events_to_the_admin(service: Service) -> None:
+    anonymous = httpx.get(f"{service.base}/api/events")
+    assert anonymous.status_code == 401
+    login = httpx.post(
+        f"{service.base}/api/auth/login", json={"username": "admin", "password": service.admin_password()}
+    )
+    assert login.status_code == 200, login.text
+    headers = {"Authorization": f"Bearer {login.json()['token']}"}
     deadline = time.monotonic() + 60
-    events: list[dict] = []
-    while time.monotonic() < deadline and not events:
-        events = httpx.get(f"{service}/api/events?limit=5").json()
+    items: list[dict] = []
+    while time.monotonic() < deadline and not items:
+        items = httpx.get(f"{service.base}/api/events?limit=5", headers=headers).json()["items"]
         time.sleep(0.5)
-    assert events, "no event within 60 s of start"
-    e = events[0]
+    assert items, "no demo event within 60 s of start"
+    e = items[0]
     assert e["camera_id"] == "vtest" and e["type"] in ("line.cross", "zone.enter", "zone.loiter")
-    img = httpx.get(f"{service}/media/{e['snapshot']['preview']}")
-    assert img.status_code == 200 and img.content[:2] == b"\xff\xd8"  # a JPEG
-    assert httpx.get(f"{service}/api/events/{e['id']}").json()["id"] == e["id"]
-    cams = httpx.get(f"{service}/api/cameras").json()
-    assert cams[0]["camera_id"] == "vtest" and cams[0]["state"] == "online"
-    assert cams[0]["width"] == 768 and cams[0]["height"] == 576
+    img = httpx.get(f"{service.base}/api/events/{e['id']}/image/preview", headers=headers)
+    assert img.status_code == 200 and img.content[:2] == b"\xff\xd8"
+    cams = httpx.get(f"{service.base}/api/cameras", headers=headers).json()["items"]
+    assert [c["id"] for c in cams] == ["vtest"] and cams[0]["status"] == "online"
 
 
-def test_page_language_and_safety(service: str) -> None:
-    zh = httpx.get(f"{service}/?lang=zh-CN").text
-    assert '<html lang="zh-CN">' in zh and "摄像机" in zh and "越线" in zh
-    en = httpx.get(f"{service}/", headers={"accept-language": "en-GB,en;q=0.9"}).text
-    assert '<html lang="en">' in en and "Line crossing" in en
-    assert httpx.get(f"{service}/media/../events.jsonl").status_code == 404
-    assert httpx.get(f"{service}/media/snapshots/..%2F..%2Fetc%2Fpasswd").status_code == 404
-    assert httpx.get(f"{service}/api/events?type=nope").status_code == 422
-    assert httpx.get(f"{service}/api/events/unknown").status_code == 404
+def test_wrong_password_is_refused(service: Service) -> None:
+    bad = httpx.post(f"{service.base}/api/auth/login", json={"username": "admin", "password": "nope-nope-1"})
+    assert bad.status_code == 401
 
 
-def test_refuses_non_loopback_host(tmp_path: Path) -> None:
+def test_refuses_non_loopback_host_without_opt_in(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "sightline.cli", "serve", "--host", "0.0.0.0", "--data", str(tmp_path)],
         cwd=ROOT,
@@ -94,4 +113,4 @@ def test_refuses_non_loopback_host(tmp_path: Path) -> None:
         text=True,
         timeout=60,
     )
-    assert proc.returncode == 2 and "127.0.0.1 only" in proc.stderr
+    assert proc.returncode == 2 and "--allow-remote" in proc.stderr

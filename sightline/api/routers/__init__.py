@@ -13,6 +13,7 @@ from sightline.api.routers import (
     subscriptions,
     system,
     tasks,
+    ui,
     users,
 )
 
@@ -27,4 +28,5 @@ ROUTERS: list[APIRouter] = [
     stats.router,
     subscriptions.router,
     live.router,
+    ui.router,  # last: it serves / and /ui/...
 ]

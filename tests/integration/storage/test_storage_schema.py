@@ -25,6 +25,7 @@ TABLES = {
     "hazard_comments",
     "hazard_tickets",
     "reviews",
+    "sessions",
     "subscriptions",
     "tasks",
     "users",
@@ -37,7 +38,7 @@ def test_migrations_build_the_models_schema_with_no_drift(fresh_db_url: str) -> 
         assert db.current_revision() is None
         db.upgrade()
         db.upgrade()  # idempotent
-        assert db.current_revision() == db.head_revision() == "0001"
+        assert db.current_revision() == db.head_revision() == "0002"
         assert set(db.table_names()) == TABLES
         assert db.drift() == []  # `alembic check`: autogenerate finds nothing to do
         db.downgrade("base")

@@ -22,6 +22,7 @@ from sightline.auth.users import bootstrap_admin_from_env, ensure_first_admin
 from sightline.core.event import Event
 from sightline.delivery.dispatcher import Dispatcher
 from sightline.delivery.hooks import on_event_stored, start_delivery
+from sightline.service.camera_state import CameraStatePublisher
 from sightline.service.demo import seed_demo
 from sightline.service.tasks import TaskManager
 from sightline.storage import RetentionPolicy, RetentionScheduler
@@ -37,9 +38,11 @@ class Platform:
     dispatcher: Dispatcher
     retention: RetentionScheduler
     app: FastAPI
+    camera_states: CameraStatePublisher
     notices: list[str] = field(default_factory=list)
 
     def stop(self) -> None:
+        self.camera_states.stop()
         self.tasks.stop_all()
         self.dispatcher.stop()
         self.retention.stop()
@@ -88,4 +91,5 @@ def start_platform(
     scheduler.start()
     app = build_app(ctx)
     manager.start_all()
-    return Platform(ctx, manager, dispatcher, scheduler, app, notices)
+    camera_states = CameraStatePublisher(ctx, manager).start()
+    return Platform(ctx, manager, dispatcher, scheduler, app, camera_states, notices)

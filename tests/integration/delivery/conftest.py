@@ -21,7 +21,7 @@ from sightline.api.deps import Principal
 from sightline.core.clock import ManualClock
 from sightline.delivery.bus import EventBus
 from tests.integration.delivery.helpers import SECRET, T0
-from tests.integration.delivery.servers import Mosquitto, Receiver, ReceiverState, ensure_mosquitto
+from tests.integration.delivery.servers import Listener, Mosquitto, Receiver, ReceiverState, ensure_mosquitto
 
 
 @pytest.fixture
@@ -106,3 +106,11 @@ def app(ctx: AppContext) -> FastAPI:
 
 def role(name: str) -> dict[str, str]:
     return {"X-Test-Role": name}
+
+
+@pytest.fixture
+def listeners() -> Iterator[list[Listener]]:
+    made: list[Listener] = []
+    yield made
+    for listener in made:
+        listener.close()

@@ -10,20 +10,24 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import shutil
 import socket
 import subprocess
 import tempfile
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import paho.mqtt.client as mqtt
 import uvicorn
 from fastapi import FastAPI
+from paho.mqtt.enums import CallbackAPIVersion
 
 from sightline.delivery.webhook import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verify_signature
 
@@ -251,3 +255,25 @@ class LiveServer:
     def stop(self) -> None:
         self.server.should_exit = True
         self._thread.join(10)
+
+
+class Listener:
+    """A plain paho client that records what arrives on ``topic_filter``."""
+
+    def __init__(self, broker: Mosquitto, topic_filter: str) -> None:
+        self.messages: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
+        self.subscribed = False
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"listener-{uuid.uuid4().hex[:8]}")
+        self.client.on_message = lambda c, u, msg: self.messages.put(msg)
+        self.client.on_subscribe = lambda *a: setattr(self, "subscribed", True)
+        self.client.on_connect = lambda c, *a: c.subscribe(topic_filter, qos=1)
+        self.client.connect("127.0.0.1", broker.port)
+        self.client.loop_start()
+        assert wait_for(lambda: self.subscribed, 5.0), "listener could not subscribe"
+
+    def next(self, timeout: float = 5.0) -> mqtt.MQTTMessage:
+        return self.messages.get(timeout=timeout)
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()

@@ -5,12 +5,8 @@ from __future__ import annotations
 import json
 import queue
 import time
-import uuid
-from collections.abc import Iterator
 
-import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
 
 from sightline.api.context import AppContext
 from sightline.core.clock import ManualClock
@@ -20,37 +16,7 @@ from sightline.delivery.hooks import publish_camera_state, start_delivery
 from sightline.delivery.mqtt import camera_state_topic, event_topic, parse_mqtt_url, validate_topic_prefix
 from sightline.storage.types import from_unix
 from tests.integration.delivery.helpers import T0, make_event
-from tests.integration.delivery.servers import Mosquitto, wait_for
-
-
-class Listener:
-    """A plain paho client that records what arrives on ``topic_filter``."""
-
-    def __init__(self, broker: Mosquitto, topic_filter: str) -> None:
-        self.messages: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
-        self.subscribed = False
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"listener-{uuid.uuid4().hex[:8]}")
-        self.client.on_message = lambda c, u, msg: self.messages.put(msg)
-        self.client.on_subscribe = lambda *a: setattr(self, "subscribed", True)
-        self.client.on_connect = lambda c, *a: c.subscribe(topic_filter, qos=1)
-        self.client.connect("127.0.0.1", broker.port)
-        self.client.loop_start()
-        assert wait_for(lambda: self.subscribed, 5.0), "listener could not subscribe"
-
-    def next(self, timeout: float = 5.0) -> mqtt.MQTTMessage:
-        return self.messages.get(timeout=timeout)
-
-    def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
-
-
-@pytest.fixture
-def listeners() -> Iterator[list[Listener]]:
-    made: list[Listener] = []
-    yield made
-    for listener in made:
-        listener.close()
+from tests.integration.delivery.servers import Listener, Mosquitto, wait_for
 
 
 def test_topics_are_built_from_sanitised_ids() -> None:

@@ -210,6 +210,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "task.state.stopped": _m("stopped", "已停止"),
     "task.state.error": _m("error", "错误"),
     "task.state.unknown": _m("unknown", "未知"),
+    "task.state.waiting": _m("waiting for its schedule", "等待排程时段"),
     "rule.type": _m("Rule type", "规则类型"),
     "rule.add": _m("Add rule", "添加规则"),
     "rule.none": _m(

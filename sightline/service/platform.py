@@ -91,5 +91,6 @@ def start_platform(
     scheduler.start()
     app = build_app(ctx)
     manager.start_all()
+    manager.start_schedules()
     camera_states = CameraStatePublisher(ctx, manager).start()
     return Platform(ctx, manager, dispatcher, scheduler, app, camera_states, notices)

@@ -14,11 +14,13 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
 
 from sightline.api.context import AppContext
+from sightline.api.schemas.tasks import Schedule
 from sightline.config.analysis import AnalysisConfig
 from sightline.core.event import Event
 from sightline.core.protocols import Detector
@@ -32,6 +34,7 @@ log = logging.getLogger(__name__)
 
 DetectorFactory = Callable[[AnalysisConfig], Detector]
 AfterStore = Callable[[Event], None]
+SCHEDULE_TICK_S = 20.0  # a schedule is minute-precise; look three times a minute
 
 
 def _default_detector(config: AnalysisConfig) -> Detector:
@@ -53,6 +56,9 @@ class TaskManager:
         self._workers: dict[str, TaskWorker] = {}
         self._lock = threading.RLock()
         self.after_store: list[AfterStore] = []
+        self._off_schedule: set[str] = set()  # should run, but outside their schedule now
+        self._schedule_stop = threading.Event()
+        self._schedule_thread: threading.Thread | None = None
 
     # -- control -----------------------------------------------------------------------
     def start_all(self) -> None:
@@ -61,7 +67,8 @@ class TaskManager:
         for task_id in ids:
             self.apply(task_id)
 
-    def apply(self, task_id: str) -> None:
+    def apply(self, task_id: str, now: datetime | None = None) -> None:
+        """Make the task's worker match the database (and its schedule at ``now``)."""
         with self._lock:
             old = self._workers.pop(task_id, None)
             if old is not None:
@@ -72,6 +79,11 @@ class TaskManager:
                     return
                 camera = s.get(Camera, task.camera_id)
                 should_run = task.desired_state == "running" and camera is not None and camera.enabled
+                if should_run and not in_schedule(task.schedule, now):
+                    self._off_schedule.add(task_id)
+                    should_run = False
+                else:
+                    self._off_schedule.discard(task_id)
                 if not should_run:
                     task.status, task.last_error = "stopped", None
                     return
@@ -114,6 +126,7 @@ class TaskManager:
     def stop_all(self) -> None:
         """Stop every worker (service shutdown). Desired states are kept, so the
         next start resumes the same tasks."""
+        self._schedule_stop.set()
         with self._lock:
             workers, self._workers = list(self._workers.values()), {}
         for w in workers:
@@ -122,6 +135,36 @@ class TaskManager:
             with self.ctx.db.session() as s:
                 for task in s.query(Task).filter(Task.id.in_([w.task_id for w in workers])):
                     task.status = "stopped"
+
+    # -- schedules ---------------------------------------------------------------------
+    def apply_schedules(self, now: datetime | None = None) -> list[str]:
+        """Start tasks whose schedule window opened and stop those whose window
+        closed; returns the ids changed. Called every ``SCHEDULE_TICK_S``."""
+        now = now or datetime.now(UTC)
+        with self.ctx.db.session() as s:
+            scheduled = [
+                (t.id, t.schedule)
+                for t in s.query(Task).filter(Task.desired_state == "running", Task.schedule.is_not(None))
+            ]
+        changed = []
+        for task_id, schedule in scheduled:
+            with self._lock:
+                running = task_id in self._workers
+            if running != in_schedule(schedule, now):
+                self.apply(task_id, now)
+                changed.append(task_id)
+        return changed
+
+    def start_schedules(self, tick_s: float = SCHEDULE_TICK_S) -> None:
+        def run() -> None:
+            while not self._schedule_stop.wait(tick_s):
+                try:
+                    self.apply_schedules()
+                except Exception:  # a locked database now is no reason to stop scheduling
+                    log.exception("applying task schedules failed")
+
+        self._schedule_thread = threading.Thread(target=run, name="task-schedules", daemon=True)
+        self._schedule_thread.start()
 
     # -- status ------------------------------------------------------------------------
     def status(self, task_id: str) -> dict[str, Any]:
@@ -132,6 +175,8 @@ class TaskManager:
                 task = s.get(Task, task_id)
                 if task is None:
                     return {"state": "unknown"}
+                if task_id in self._off_schedule:
+                    return {"state": "waiting", "error": None, "reason": "outside its schedule"}
                 return {"state": task.status, "error": task.last_error}
         health = worker.health
         return {
@@ -182,6 +227,14 @@ class TaskManager:
                     hook(event)
                 except Exception:  # a failing subscriber never stops analysis
                     log.exception("after-store hook failed for event %s", event.id)
+
+
+def in_schedule(schedule: dict[str, Any] | None, now: datetime | None) -> bool:
+    """Whether a task with this stored schedule should analyse at ``now``
+    (no schedule: always). The API validated it on the way in."""
+    if not schedule:
+        return True
+    return Schedule.model_validate(schedule).is_active(now or datetime.now(UTC))
 
 
 def _is_stream(url: str) -> bool:

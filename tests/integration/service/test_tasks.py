@@ -8,6 +8,7 @@ import errno
 import socket
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -139,3 +140,28 @@ def test_disk_full_keeps_the_event(
     assert stored is not None
     assert stored.snapshot.frame is None
     assert "No space left" in stored.attributes["snapshot_error"]
+
+
+def test_schedule_starts_and_stops_the_task_at_its_window(platform: tuple[AppContext, TaskManager]) -> None:
+    ctx, manager = platform
+    with ctx.db.session() as s:  # Shanghai office hours on weekdays
+        task = s.get(Task, DEMO_TASK_ID)
+        assert task is not None
+        task.schedule = {
+            "timezone": "Asia/Shanghai",
+            "weekdays": [1, 2, 3, 4, 5],
+            "windows": [{"start": "08:00", "end": "18:00"}],
+        }
+    saturday_noon = datetime(2026, 11, 21, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai, a Saturday
+    monday_0759 = datetime(2026, 11, 22, 23, 59, tzinfo=UTC)  # Mon 07:59 Shanghai
+    monday_0800 = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)  # Mon 08:00 Shanghai
+    monday_1800 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # Mon 18:00 Shanghai: window closed
+    manager.apply(DEMO_TASK_ID, now=saturday_noon)
+    assert manager.status(DEMO_TASK_ID)["reason"] == "outside its schedule"
+    assert manager.apply_schedules(monday_0759) == []
+    assert manager.apply_schedules(monday_0800) == [DEMO_TASK_ID]
+    assert wait_for(lambda: manager.status(DEMO_TASK_ID).get("frames", 0) > 0)
+    assert manager.apply_schedules(monday_0800) == []  # already running: left alone
+    assert manager.apply_schedules(monday_1800) == [DEMO_TASK_ID]
+    assert manager.status(DEMO_TASK_ID)["state"] == "waiting"
+    assert DEMO_TASK_ID not in manager._workers

@@ -22,7 +22,6 @@ import argparse
 import importlib.util
 import json
 import random
-import statistics
 import sys
 import tempfile
 import threading
@@ -55,19 +54,6 @@ def _events_search_module() -> Any:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def p95(xs: list[float]) -> float:
-    return statistics.quantiles(xs, n=20)[-1]
-
-
-def report(title: str, rows: list[tuple[str, list[float]]], unit: str = "ms") -> None:
-    base = statistics.median(rows[0][1])
-    print(f"\n{title}: ratio = p50 / baseline p50")
-    print(f"  {'measure':<46} {'n':>5} {'p50 ' + unit:>9} {'p95 ' + unit:>9} {'ratio':>7}")
-    for name, xs in rows:
-        med = statistics.median(xs)
-        print(f"  {name:<46} {len(xs):5d} {med:9.2f} {p95(xs):9.2f} {med / base:7.2f}")
 
 
 class Server:
@@ -147,7 +133,7 @@ def api_search(n_events: int, n_queries: int, seed: int) -> None:
             ]
             results = [(name, es.timed(fn, n_queries)) for name, fn in cases]
         ctx.db.dispose()
-    report(f"GET /api/events over HTTP at {n_events:,} stored events (SQLite)", results)
+    es.report(f"GET /api/events over HTTP at {n_events:,} stored events (SQLite)", results)
 
 
 class Arrivals:
@@ -202,7 +188,7 @@ def frame_to_webhook(seconds: float) -> None:
     if len(delivered) < 3:
         print(f"frame-to-webhook: only {len(delivered)} events in {seconds:.0f}s; run longer")
         return
-    report(
+    _events_search_module().report(
         f"frame to webhook on the demo ({len(delivered)} of {len(stored_ms)} events delivered)",
         [
             ("baseline: frame -> event stored", list(stored_ms.values())),

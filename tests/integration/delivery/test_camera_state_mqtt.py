@@ -4,7 +4,6 @@ a real TaskManager reading a camera that refuses connections, a real broker."""
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,15 +14,9 @@ from sightline.delivery.hooks import start_delivery
 from sightline.service.camera_state import CameraState, CameraStatePublisher
 from sightline.service.tasks import TaskManager
 from sightline.storage.models import Camera, Task
-from tests.integration.delivery.servers import Listener, Mosquitto, wait_for
+from tests.integration.delivery.servers import Listener, Mosquitto, free_tcp_port, wait_for
 
 PEOPLE_TASK = {"rules": [], "zones": [], "lines": []}
-
-
-def _refusing_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -33,7 +26,7 @@ def manager(ctx: AppContext, model_path: Path) -> Iterator[TaskManager]:
             Camera(
                 id="gate",
                 name="gate",
-                url=f"rtsp://127.0.0.1:{_refusing_port()}/live",
+                url=f"rtsp://127.0.0.1:{free_tcp_port()}/live",
                 enabled=True,
                 source_options={"open_timeout_s": 2.0},
             )

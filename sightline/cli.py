@@ -189,28 +189,41 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from platformdirs import user_data_dir
 
     from sightline.inference.models import ModelError
+    from sightline.security.keys import ServerKeyError
+    from sightline.security.tls import TlsConfigError, resolve_tls
     from sightline.service.demo import DEMO_VIDEO
     from sightline.service.platform import start_platform
     from sightline.storage import DatabaseError
 
     if args.host not in ("127.0.0.1", "localhost", "::1") and not args.allow_remote:
         return _err(
-            f"refusing to listen on {args.host} without --allow-remote: put TLS in front "
-            "(a reverse proxy) before exposing the service beyond this machine"
+            f"refusing to listen on {args.host} without --allow-remote: serve TLS (--tls-cert and "
+            "--tls-key) or put a TLS reverse proxy in front before exposing the service beyond this machine"
         )
+    try:
+        tls = resolve_tls(args.tls_cert, args.tls_key)
+    except TlsConfigError as err:
+        return _err(str(err))
     if not args.no_demo and not DEMO_VIDEO.exists():
         return _err(f"demo video {DEMO_VIDEO} is missing: apt-get install opencv-doc, or pass --no-demo")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     data_dir = Path(args.data or user_data_dir("sightline"))
     try:
         platform = start_platform(data_dir, args.database_url, demo=not args.no_demo)
-    except (DatabaseError, ModelError) as err:
+    except (DatabaseError, ModelError, ServerKeyError, ValueError) as err:
         return _err(str(err))
     for notice in platform.notices:
         print(notice, file=sys.stderr)
-    print(f"Sightline on http://{args.host}:{args.port}  (data in {data_dir})", file=sys.stderr)
+    scheme = "https" if tls else "http"
+    print(f"Sightline on {scheme}://{args.host}:{args.port}  (data in {data_dir})", file=sys.stderr)
     try:
-        uvicorn.run(platform.app, host=args.host, port=args.port, log_level="warning")
+        uvicorn.run(
+            platform.app,
+            host=args.host,
+            port=args.port,
+            log_level="warning",
+            **(tls.uvicorn_options() if tls else {}),
+        )
     finally:
         platform.stop()
     return 0
@@ -242,11 +255,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--no-demo", action="store_true", help="do not add the demo camera on first start")
     s.add_argument("--allow-remote", action="store_true", help="allow a non-loopback --host")
+    s.add_argument("--tls-cert", help="PEM certificate (chain): serve HTTPS (or $SIGHTLINE_TLS_CERT)")
+    s.add_argument("--tls-key", help="PEM private key of --tls-cert (or $SIGHTLINE_TLS_KEY)")
     s.set_defaults(func=cmd_serve)
 
     from sightline.auth.cli import add_parser as add_users_parser
 
     add_users_parser(sub)
+
+    from sightline.security.cli import add_parser as add_audit_parser
+
+    add_audit_parser(sub)
 
     m = sub.add_parser("models", help="install and list pretrained models")
     msub = m.add_subparsers(dest="models_command", required=True)

@@ -11,6 +11,8 @@ here, in both languages.
 
 from __future__ import annotations
 
+from sightline.i18n_strategies import MESSAGES as _STRATEGY_MESSAGES
+
 LANGS = ("en", "zh-CN")
 
 
@@ -370,6 +372,9 @@ MESSAGES: dict[str, dict[str, str]] = {
     "hazard.to.verifying": _m("Submit for verification", "提交核实"),
     "hazard.to.accepted": _m("Accept", "验收通过"),
 }
+
+
+MESSAGES.update(_STRATEGY_MESSAGES)  # the strategy center's pages (sightline/i18n_strategies.py)
 
 
 def negotiate(query_lang: str | None, accept_language: str | None) -> str:

@@ -15,8 +15,10 @@ dependency) with a dotted action — ``camera.create``, ``task.start``,
 - **Actor** is ``user:<id>``, ``apikey:<id>`` or ``system:<what>`` (CLI,
   start-up); the name and role at the time go into ``details`` because names
   can change later.
-- ``prev_hash``/``hash`` stay NULL: the HMAC chain that makes the log
-  tamper-evident is a later issue and will fill them here, in one place.
+- **Chained**: :func:`write_audit` appends through
+  :func:`sightline.security.audit_chain.append`, which fills ``prev_hash`` and
+  ``hash`` (HMAC with the server key) so ``sightline audit verify`` detects an
+  edited or deleted record. It flushes the caller's session.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from sightline.api.context import AppContext
 from sightline.api.deps import Principal, current_principal, get_ctx
+from sightline.security.audit_chain import append as append_to_chain
 from sightline.sources.config import redact_url
 from sightline.storage.models import AuditRecord
 from sightline.storage.types import utcnow
@@ -103,11 +106,8 @@ def write_audit(
         action=action[:100],
         target=None if target is None else str(target)[:300],
         details=scrub(dict(details or {})),
-        prev_hash=None,
-        hash=None,
     )
-    session.add(record)
-    return record
+    return append_to_chain(session, record)
 
 
 def audit(

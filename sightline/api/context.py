@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from sightline.security.startup import secure_database
 from sightline.storage import BlobStore, Database, EventStore, HazardStore, Outbox
 
 
@@ -46,7 +47,7 @@ class AppContext:
     outbox: Outbox
     tasks: TaskControl | None = None
     bus: EventBus | None = None
-    secret_key: bytes = b""  # signs login tokens; set from the environment or a key file
+    secret_key: bytes = b""  # the server key (sightline.security.keys); sub-keys derive from it
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -54,10 +55,12 @@ class AppContext:
         data_dir.mkdir(parents=True, exist_ok=True)
         db = Database(database_url) if database_url else Database.from_env(data_dir)
         db.upgrade()
+        keys = secure_database(db, data_dir)
         blobs = BlobStore(data_dir / "blobs")
         return cls(
             data_dir=data_dir,
             db=db,
+            secret_key=keys.material,
             blobs=blobs,
             events=EventStore(db, blobs),
             hazards=HazardStore(db),

@@ -63,3 +63,26 @@ def require_roles(minimum: Role) -> Callable[..., Principal]:
         return principal
 
     return check
+
+
+def require_all_departments(minimum: Role, what: str) -> Callable[..., Principal]:
+    """Like :func:`require_roles`, and the caller must not be limited to departments.
+
+    For resources that span every department (webhook subscriptions deliver
+    events of all cameras): a department-scoped caller could otherwise read
+    other departments' events through them. Refused with 403, since the
+    resource exists for everyone but this caller may not use it."""
+
+    role_check = require_roles(minimum)
+
+    def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        role_check(principal)  # 403 below the role first, as everywhere
+        if principal.departments:
+            raise HTTPException(
+                403,
+                f"{what} cover every department; your access is limited to "
+                f"{', '.join(principal.departments)} — ask an admin for an account without department limits",
+            )
+        return principal
+
+    return check

@@ -9,6 +9,7 @@ from sightline.api.context import AppContext
 from sightline.api.routers import ROUTERS
 from sightline.api.routers.system import install_api_hooks
 from sightline.auth.service import install_auth
+from sightline.security.cors import install_cors
 
 
 def build_app(ctx: AppContext) -> FastAPI:
@@ -20,6 +21,7 @@ def build_app(ctx: AppContext) -> FastAPI:
     app.state.ctx = ctx
     install_auth(app)
     install_api_hooks(app)
+    install_cors(app)  # no-op unless SIGHTLINE_CORS_ORIGINS lists origins
     for router in ROUTERS:
         app.include_router(router)
     return app

@@ -78,20 +78,23 @@ def read_password(
 def _open_db(args: argparse.Namespace) -> Database:
     from platformdirs import user_data_dir
 
+    from sightline.security.startup import secure_database
     from sightline.storage.db import Database
 
     data_dir = Path(args.data or user_data_dir("sightline"))
     db = Database(args.database_url) if args.database_url else Database.from_env(data_dir)
     db.upgrade()
+    secure_database(db, data_dir)  # audit records are HMAC-chained with the server key
     return db
 
 
 def _with_db(args: argparse.Namespace, action: Callable[[Database], int]) -> int:
+    from sightline.security.keys import ServerKeyError
     from sightline.storage.db import DatabaseError
 
     try:
         db = _open_db(args)
-    except DatabaseError as err:
+    except (DatabaseError, ServerKeyError) as err:
         return _err(str(err))
     try:
         return action(db)

@@ -80,9 +80,11 @@ COOKIE_SECURE_ENV = "SIGHTLINE_COOKIE_SECURE"
 class AuthSettings:
     token_ttl: timedelta = tokens.DEFAULT_TTL
     cookie_secure: bool | None = None  # None: Secure when the request came over HTTPS
-    max_failures: int = 5
+    max_failures: int = 5  # per username + address
+    max_failures_per_address: int = 20  # any usernames: password spraying
     failure_window_s: float = 300.0
-    lockout_s: float = 300.0
+    lockout_s: float = 300.0  # doubles with each consecutive lock-out ...
+    max_lockout_s: float = 3600.0  # ... up to this
     clock: Clock = field(default_factory=SystemClock)
 
     @classmethod
@@ -162,7 +164,14 @@ class AuthService:
     def __init__(self, settings: AuthSettings | None = None) -> None:
         self.settings = settings or AuthSettings()
         s = self.settings
-        self.throttle = LoginThrottle(s.clock, s.max_failures, s.failure_window_s, s.lockout_s)
+        self.throttle = LoginThrottle(
+            s.clock,
+            s.max_failures,
+            s.failure_window_s,
+            s.lockout_s,
+            max_failures_per_address=s.max_failures_per_address,
+            max_lockout_s=s.max_lockout_s,
+        )
 
     def now(self) -> datetime:
         return from_unix(self.settings.clock.now())
@@ -228,16 +237,21 @@ class AuthService:
         if user is None:
             burn_time(password)  # "no such user" takes as long as "wrong password"
         if user is None or not verify_password(user.password_hash, password):
-            locked = self.throttle.failure(username, client)
+            lock = self.throttle.failure_detail(username, client)
             log.warning("failed sign-in for %r from %s", username[:100], client)
-            if locked is not None:
+            if lock is not None:
                 with ctx.db.session() as session:
                     write_audit(
                         session,
                         "anonymous",
                         "auth.lockout",
                         user.id if user is not None else None,
-                        {"username": username[:100], "ip": client, "seconds": locked},
+                        {
+                            "username": username[:100],
+                            "ip": client,
+                            "seconds": lock.seconds,
+                            "scope": lock.scope,
+                        },
                     )
             raise LoginFailed()
         self.throttle.success(username, client)

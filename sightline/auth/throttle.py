@@ -1,15 +1,25 @@
-"""Login throttling: after ``max_failures`` wrong passwords for one username
-from one client address within ``window_s``, that pair is locked out for
-``lockout_s`` (HTTP 429 with ``Retry-After``); a successful login clears it.
+"""Login throttling, on two keys:
 
-Why this shape: keyed by username *and* address, so an attacker cannot lock
-a colleague out from elsewhere by failing on purpose, while online guessing
-of one account from one place drops to a handful of tries per lock-out. While
-locked, the password is not even checked — no oracle, no argon2 CPU spent.
-In memory because it is per process and short-lived by nature; a restart
-forgets it, which costs an attacker a restart they cannot cause. The table is
-bounded (stale entries are pruned, then the oldest dropped) so a flood of
-random usernames cannot exhaust memory. Time comes from an injected Clock.
+- **username + client address**: after ``max_failures`` wrong passwords within
+  ``window_s`` that pair is locked out (HTTP 429 with ``Retry-After``); a
+  successful login clears it. Keyed by both, so an attacker cannot lock a
+  colleague out from elsewhere by failing on purpose.
+- **client address alone**: after ``max_failures_per_address`` failures (any
+  usernames) within ``window_s`` the address is locked out. This stops
+  password spraying — one common password tried against many accounts —
+  which the pair key never sees twice. Success does not clear it (one valid
+  account must not reset a spray).
+
+Lock-outs grow exponentially: the n-th consecutive lock-out of a key lasts
+``lockout_s * 2**(n-1)``, at most ``max_lockout_s``; the streak is forgotten
+after a success (pair key) or ``streak_reset_s`` without a lock-out.
+
+While locked, the password is not even checked — no oracle, no argon2 CPU
+spent. In memory because it is per process and short-lived by nature; a
+restart forgets it, which costs an attacker a restart they cannot cause. The
+table is bounded (stale entries are pruned, then the oldest dropped) so a
+flood of random usernames cannot exhaust memory. Time comes from an injected
+Clock, so tests move time instead of sleeping.
 """
 
 from __future__ import annotations
@@ -20,11 +30,21 @@ from dataclasses import dataclass, field
 
 from sightline.core.clock import Clock, SystemClock
 
+_ADDRESS = "\0address"  # the "username" of per-address entries: no real username contains NUL
+
 
 @dataclass
 class _Entry:
     failures: deque[float] = field(default_factory=deque)
     locked_until: float = 0.0
+    strikes: int = 0  # consecutive lock-outs, for the exponential back-off
+    last_lock_at: float = 0.0
+
+
+@dataclass(frozen=True)
+class Lockout:
+    seconds: float
+    scope: str  # "account" (username + address) or "address"
 
 
 class LoginThrottle:
@@ -35,11 +55,17 @@ class LoginThrottle:
         window_s: float = 300.0,
         lockout_s: float = 300.0,
         max_entries: int = 100_000,
+        max_failures_per_address: int = 20,
+        max_lockout_s: float = 3600.0,
+        streak_reset_s: float = 86_400.0,
     ) -> None:
         self.clock = clock or SystemClock()
         self.max_failures = max_failures
+        self.max_failures_per_address = max_failures_per_address
         self.window_s = window_s
         self.lockout_s = lockout_s
+        self.max_lockout_s = max_lockout_s
+        self.streak_reset_s = streak_reset_s
         self.max_entries = max_entries
         self._entries: dict[tuple[str, str], _Entry] = {}
         self._lock = threading.Lock()
@@ -49,34 +75,55 @@ class LoginThrottle:
         return username.strip().lower(), client
 
     def retry_after(self, username: str, client: str) -> float | None:
-        """Seconds until this pair may try again, or None when it may try now."""
+        """Seconds until this username may try again from ``client``, or None when it may try now."""
         now = self.clock.now()
         with self._lock:
-            entry = self._entries.get(self._key(username, client))
-            if entry is None or entry.locked_until <= now:
-                return None
-            return entry.locked_until - now
+            waits = [
+                entry.locked_until - now
+                for key in (self._key(username, client), (_ADDRESS, client))
+                if (entry := self._entries.get(key)) is not None and entry.locked_until > now
+            ]
+        return max(waits) if waits else None
 
     def failure(self, username: str, client: str) -> float | None:
-        """Record a wrong password; returns the lock-out in seconds when this one locked the pair."""
+        """Record a wrong password; returns the lock-out in seconds when this one locked a key."""
+        found = self.failure_detail(username, client)
+        return None if found is None else found.seconds
+
+    def failure_detail(self, username: str, client: str) -> Lockout | None:
         now = self.clock.now()
-        key = self._key(username, client)
         with self._lock:
-            entry = self._entries.get(key)
-            if entry is None:
-                self._make_room(now)
-                entry = self._entries[key] = _Entry()
-            if entry.locked_until and entry.locked_until <= now:  # a served lock-out starts afresh
-                entry.failures.clear()
-                entry.locked_until = 0.0
-            while entry.failures and entry.failures[0] <= now - self.window_s:
-                entry.failures.popleft()
-            entry.failures.append(now)
-            if len(entry.failures) >= self.max_failures:
-                entry.locked_until = now + self.lockout_s
-                entry.failures.clear()
-                return self.lockout_s
+            locked = [
+                Lockout(seconds, scope)
+                for key, limit, scope in (
+                    (self._key(username, client), self.max_failures, "account"),
+                    ((_ADDRESS, client), self.max_failures_per_address, "address"),
+                )
+                if (seconds := self._count(key, limit, now)) is not None
+            ]
+        return max(locked, key=lambda lock: lock.seconds) if locked else None
+
+    def _count(self, key: tuple[str, str], limit: int, now: float) -> float | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            self._make_room(now)
+            entry = self._entries[key] = _Entry()
+        if entry.locked_until and entry.locked_until <= now:  # a served lock-out starts a fresh count
+            entry.failures.clear()
+            entry.locked_until = 0.0
+        if entry.strikes and now - entry.last_lock_at > self.streak_reset_s:
+            entry.strikes = 0
+        while entry.failures and entry.failures[0] <= now - self.window_s:
+            entry.failures.popleft()
+        entry.failures.append(now)
+        if len(entry.failures) < limit:
             return None
+        entry.strikes += 1
+        seconds = min(self.max_lockout_s, self.lockout_s * 2 ** (entry.strikes - 1))
+        entry.locked_until = now + seconds
+        entry.last_lock_at = now
+        entry.failures.clear()
+        return seconds
 
     def success(self, username: str, client: str) -> None:
         with self._lock:
@@ -91,7 +138,9 @@ class LoginThrottle:
         stale = [
             k
             for k, e in self._entries.items()
-            if e.locked_until <= now and (not e.failures or e.failures[-1] <= now - self.window_s)
+            if e.locked_until <= now
+            and (not e.failures or e.failures[-1] <= now - self.window_s)
+            and (not e.strikes or now - e.last_lock_at > self.streak_reset_s)
         ]
         for k in stale:
             del self._entries[k]

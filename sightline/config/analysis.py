@@ -73,12 +73,17 @@ class AnalysisConfig(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _resolve_references(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            return data
-        zones = {z.get("id"): z for z in data.get("zones") or [] if isinstance(z, dict)}
-        lines = {ln.get("id"): ln for ln in data.get("lines") or [] if isinstance(ln, dict)}
+        if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
+            return data  # field validation reports a wrong type, with its location
+
+        def by_id(items: Any) -> dict[str, Any]:
+            # Only well-formed entries can be referred to; the others fail their own validation.
+            items = items if isinstance(items, list) else []
+            return {x["id"]: x for x in items if isinstance(x, dict) and isinstance(x.get("id"), str)}
+
+        zones, lines = by_id(data.get("zones")), by_id(data.get("lines"))
         rules = []
-        for i, rule in enumerate(data.get("rules") or []):
+        for i, rule in enumerate(data["rules"]):
             if isinstance(rule, dict):
                 rule = dict(rule)
                 for key, table in (("zone", zones), ("line", lines)):
@@ -124,14 +129,37 @@ def _expand_env(value: Any, where: str) -> Any:
 
 
 def format_validation_error(source: str, err: ValidationError) -> str:
-    lines = []
-    for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
+    """One line per problem: ``<file>: <key path>: <what is wrong and how to fix it>``.
+
+    An error whose key path encloses another's is left out (a bad point also
+    makes its zone "too short"; only the point is the problem), and the rule
+    type pydantic adds to paths inside a rule is dropped (``rules.0.zone``)."""
+    errors = err.errors()
+    locs = [tuple(p for p in e["loc"] if not (isinstance(p, str) and "@v" in p)) for e in errors]
+    lines: list[str] = []
+    for e, loc in zip(errors, locs, strict=True):
+        if any(other != loc and other[: len(loc)] == loc for other in locs):
+            continue
+        where = ".".join(str(p) for p in loc) or "(top level)"
         msg = e["msg"].removeprefix("Value error, ")
         if e["type"] == "extra_forbidden":
             msg = "unknown key (check the spelling; see docs/config.md for the allowed keys)"
-        lines.append(f"{source}: {loc}: {msg}")
+        elif e["type"] in ("union_tag_not_found", "union_tag_invalid"):
+            known = ", ".join(e.get("ctx", {}).get("expected_tags", "").replace("'", "").split(", "))
+            given = (e.get("ctx") or {}).get("tag")
+            what = f"unknown rule type {given!r}" if given else "the rule has no 'type'"
+            where, msg = f"{where}.type", f"{what}; use one of: {known or _rule_types()}"
+        line = f"{source}: {where}: {msg}"
+        if line not in lines:
+            lines.append(line)
     return "\n".join(lines)
+
+
+def _rule_types() -> str:
+    from sightline.rules import RULE_CONFIG_ADAPTER
+
+    mapping = RULE_CONFIG_ADAPTER.json_schema().get("discriminator", {}).get("mapping", {})
+    return ", ".join(mapping) or "see docs/rules.md"
 
 
 def parse_config(data: Any, source: str = "config") -> AnalysisConfig:
@@ -150,7 +178,19 @@ def load_config(path: Path | str) -> AnalysisConfig:
     if not path.exists():
         raise ConfigError(f"{path}: no such config file")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {err.start}); save the file as UTF-8 YAML") from None
+    except OSError as err:
+        reason = err.strerror or str(err)
+        raise ConfigError(f"{path}: cannot read it ({reason}); give the path of a YAML file") from None
+    try:
+        data = yaml.safe_load(text)
     except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: not valid YAML: {err}") from None
+        where = getattr(err, "problem_mark", None)
+        at = f" at line {where.line + 1}, column {where.column + 1}" if where is not None else ""
+        problem = getattr(err, "problem", None) or str(err)
+        raise ConfigError(
+            f"{path}: not valid YAML{at}: {problem} (check indentation, colons and brackets there)"
+        ) from None
     return parse_config(data, str(path))

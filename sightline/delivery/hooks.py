@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 from datetime import datetime
 
 from sightline.api.context import AppContext
@@ -17,7 +18,7 @@ from sightline.core.clock import Clock
 from sightline.core.event import Event
 from sightline.delivery.bus import EventBus
 from sightline.delivery.dispatcher import DeliverySettings, Dispatcher
-from sightline.delivery.matching import enqueue_for_event
+from sightline.delivery.matching import enqueue_for_event, enqueue_for_events
 from sightline.delivery.webhook import event_json
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,23 @@ def on_event_stored(ctx: AppContext, event: Event, *, now: datetime | None = Non
     if added and isinstance(dispatcher, Dispatcher):
         dispatcher.wake()
     return added
+
+
+def on_events_stored(ctx: AppContext, events: Sequence[Event], *, now: datetime | None = None) -> int:
+    """:func:`on_event_stored` for a batch of just-stored (new, passed) events:
+    one outbox INSERT for all of them, each published on the live bus, the
+    dispatcher woken once. Returns the number of outbox rows written."""
+    added = enqueue_for_events(ctx.db, ctx.outbox, events, now)
+    if ctx.bus is not None:
+        for event in events:
+            try:
+                ctx.bus.publish(event_json(event))
+            except Exception:  # the live feed must never fail an event
+                log.exception("publishing event %s on the live bus failed", event.id)
+    dispatcher = ctx.extra.get(DISPATCHER_KEY)
+    if added and isinstance(dispatcher, Dispatcher):
+        dispatcher.wake()
+    return sum(len(subs) for subs in added.values())
 
 
 def publish_camera_state(

@@ -120,6 +120,37 @@ def enqueue_for_event(
     return added
 
 
+def enqueue_for_events(
+    db: Database, outbox: Outbox, events: Sequence[Event], now: datetime | None = None
+) -> dict[str, list[str]]:
+    """:func:`enqueue_for_event` for a batch of just-stored events: the
+    subscriptions and camera regions are read once, and every outbox row is
+    written in one multi-row INSERT. Returns event id -> subscription ids
+    that got a new row (events with none are left out)."""
+    at = now or utcnow()
+    subs = [s for s in SubscriptionStore(db).list(enabled_only=True) if s.created_at <= at]
+    if not subs or not events:
+        return {}
+    regions: dict[str, str | None] = {}
+    if any(s.regions for s in subs):
+        cameras = {e.camera_id for e in events}
+        with db.session() as session:
+            rows = session.execute(select(Camera.id, Camera.region).where(Camera.id.in_(cameras)))
+            regions = {camera_id: region for camera_id, region in rows}
+    pairs = [
+        (event.id, sub.id)
+        for event in events
+        for sub in subs
+        if matches(sub, event, regions.get(event.camera_id))
+    ]
+    new_keys = outbox.enqueue_many(pairs, now=at)
+    added: dict[str, list[str]] = {}
+    for event_id, sub_id in pairs:
+        if idempotency_key(event_id, sub_id) in new_keys:
+            added.setdefault(event_id, []).append(sub_id)
+    return added
+
+
 def enqueue_missing(
     db: Database,
     outbox: Outbox,
@@ -153,6 +184,7 @@ def enqueue_missing(
                 EventRow.created_at,
             )
             .where(EventRow.created_at >= since, EventRow.id > last_id, no_delivery)
+            .where(EventRow.outcome == "passed")  # blocked events (strategies) are never delivered
             .order_by(EventRow.id)
             .limit(batch)
         )

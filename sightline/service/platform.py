@@ -21,9 +21,10 @@ from sightline.api.factory import build_app
 from sightline.auth.users import bootstrap_admin_from_env, ensure_first_admin
 from sightline.core.event import Event
 from sightline.delivery.dispatcher import Dispatcher
-from sightline.delivery.hooks import on_event_stored, start_delivery
+from sightline.delivery.hooks import on_events_stored, start_delivery
 from sightline.service.camera_state import CameraStatePublisher
 from sightline.service.demo import seed_demo
+from sightline.service.strategies import start_strategies
 from sightline.service.tasks import TaskManager
 from sightline.storage import RetentionPolicy, RetentionScheduler
 from sightline.storage.models import User
@@ -79,14 +80,15 @@ def start_platform(
     notices = [_first_admin(ctx)]
     if demo and seed_demo(ctx):
         notices.append("first start: added the demo camera 'vtest' and its people task")
+    start_strategies(ctx)  # presets on first start; loaded before any task produces an event
     dispatcher = start_delivery(ctx)
     manager = TaskManager(ctx, realtime=realtime)
     ctx.tasks = manager
 
-    def deliver(event: Event) -> None:
-        on_event_stored(ctx, event)
+    def deliver(events: list[Event]) -> None:
+        on_events_stored(ctx, events)  # one outbox INSERT per ingested batch
 
-    manager.after_store.append(deliver)
+    manager.after_store_many.append(deliver)
     scheduler = RetentionScheduler(retention or RetentionPolicy(), ctx.db, ctx.blobs)
     scheduler.start()
     app = build_app(ctx)

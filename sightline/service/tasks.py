@@ -4,7 +4,10 @@ started, changed and stopped from what the database says, without a restart.
 ``apply(task_id)`` is the one verb: it reads the task and its camera, stops
 the old worker if any, and starts a new one when the task should run. Every
 event a worker produces is stored (row + evidence images), then handed to the
-after-store hooks (delivery outbox, live feed). A snapshot that cannot be
+after-store hooks (delivery outbox, live feed). Before that, every raw
+event goes through the strategy center (P1): it is stored with its trace and
+outcome either way, but only *passed* events reach the hooks, so blocked
+noise is never delivered. A snapshot that cannot be
 written (disk full) never loses the event: it is stored without images and
 says why in its attributes.
 """
@@ -26,14 +29,18 @@ from sightline.core.event import Event
 from sightline.core.protocols import Detector
 from sightline.events.snapshots import encode_jpeg
 from sightline.inference import build_detector
+from sightline.service.strategies import decision_of, strategy_center
 from sightline.service.worker import TaskWorker
 from sightline.sources import SourceConfig
+from sightline.storage.events import Decision
 from sightline.storage.models import Camera, Task
+from sightline.strategies.base import RawEvent
 
 log = logging.getLogger(__name__)
 
 DetectorFactory = Callable[[AnalysisConfig], Detector]
 AfterStore = Callable[[Event], None]
+AfterStoreMany = Callable[[list[Event]], None]
 SCHEDULE_TICK_S = 20.0  # a schedule is minute-precise; look three times a minute
 
 
@@ -56,6 +63,9 @@ class TaskManager:
         self._workers: dict[str, TaskWorker] = {}
         self._lock = threading.RLock()
         self.after_store: list[AfterStore] = []
+        # Called once per ingested batch with its new passed events (delivery
+        # writes all their outbox rows in one INSERT); after the per-event hooks.
+        self.after_store_many: list[AfterStoreMany] = []
         self._off_schedule: set[str] = set()  # should run, but outside their schedule now
         self._schedule_stop = threading.Event()
         self._schedule_thread: threading.Thread | None = None
@@ -209,24 +219,50 @@ class TaskManager:
         return None
 
     # -- events ------------------------------------------------------------------------
+    def ingest(self, task_id: str, items: list[tuple[Event, dict[str, bytes]]]) -> None:
+        """Run raw events through the strategies, store them, tell the hooks
+        about the passed ones: what a worker does with its events (public for
+        image-batch producers, tests and ``bench/strategy.py``)."""
+        self._store(task_id, items)
+
     def _store(self, task_id: str, items: list[tuple[Event, dict[str, bytes]]]) -> None:
+        center = strategy_center(self.ctx)
+        decided: list[tuple[Event, dict[str, bytes] | None, Decision]] = []
         for event, images in items:
-            try:
-                self.ctx.events.add(event, images, task_id=task_id)
-            except OSError as exc:
-                # Disk full or unwritable blob folder: keep the event, say why.
-                log.error(
-                    "snapshot for event %s not stored (%s); storing the event without images", event.id, exc
-                )
-                bare = event.model_copy(
-                    update={"attributes": {**event.attributes, "snapshot_error": str(exc)}}
-                )
-                self.ctx.events.add(bare, None, task_id=task_id)
+            verdict = center.process(RawEvent(event, images))
+            decided.append((verdict.event, dict(verdict.images), decision_of(verdict)))
+        try:
+            new_ids = self.ctx.events.add_decided(decided, task_id=task_id)
+        except OSError:
+            new_ids = set()
+            for event, images, decision in decided:
+                new_ids |= self._store_one(task_id, event, images, decision)
+        # Blocked events (and events a retry had stored already): nobody is told.
+        passed = [e for e, _i, d in decided if d.outcome == "passed" and e.id in new_ids]
+        for event in passed:
             for hook in self.after_store:
                 try:
                     hook(event)
                 except Exception:  # a failing subscriber never stops analysis
                     log.exception("after-store hook failed for event %s", event.id)
+        for batch_hook in self.after_store_many if passed else ():
+            try:
+                batch_hook(passed)
+            except Exception:
+                log.exception("after-store hook failed for %d events", len(passed))
+
+    def _store_one(
+        self, task_id: str, event: Event, images: dict[str, bytes] | None, decision: Decision
+    ) -> set[str]:
+        try:
+            return self.ctx.events.add_decided([(event, images, decision)], task_id=task_id)
+        except OSError as exc:
+            # Disk full or unwritable blob folder: keep the event, say why.
+            log.error(
+                "snapshot for event %s not stored (%s); storing the event without images", event.id, exc
+            )
+            bare = event.model_copy(update={"attributes": {**event.attributes, "snapshot_error": str(exc)}})
+            return self.ctx.events.add_decided([(bare, None, decision)], task_id=task_id)
 
 
 def in_schedule(schedule: dict[str, Any] | None, now: datetime | None) -> bool:

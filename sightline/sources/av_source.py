@@ -72,10 +72,13 @@ def describe_failure(
             "(RTSP default 554) and that the camera's RTSP service is enabled"
         )
     elif isinstance(exc, av.error.ExitError) or elapsed_s >= _TIMEOUT_SLACK * timeout:
-        what = "no answer" if phase == "open" else "no data"
+        proto = (url_scheme(config.url) or "video").upper()
+        # A camera that answers with garbage or never finishes its reply
+        # looks the same to FFmpeg as a silent one: the open is cut off.
+        what = f"no answer (or no valid {proto} reply)" if phase == "open" else "no data"
         hint = (
             f"{what} within {timeout:g} s; check that the camera is reachable from this machine "
-            f"(ping, firewall, VPN) and serves RTSP on that port, or raise {phase}_timeout_s on slow links"
+            f"(ping, firewall, VPN) and serves {proto} on that port, or raise {phase}_timeout_s on slow links"
         )
     elif isinstance(exc, av.error.HTTPUnauthorizedError | av.error.HTTPForbiddenError):
         hint = (

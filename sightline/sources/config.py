@@ -89,7 +89,12 @@ class SourceConfig(BaseModel):
         default=2.0, gt=0, description="Report 'degraded' when connected but no packet for this long"
     )
     backoff_initial_s: float = Field(default=0.5, gt=0)
-    backoff_max_s: float = Field(default=30.0, gt=0)
+    backoff_max_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="Longest wait between reconnects; with opens of 2-4 s a camera that returns "
+        "streams again within 10 s",
+    )
     backoff_jitter: float = Field(
         default=0.2, ge=0, le=1, description="Each delay is scaled by a random factor in [1-j, 1+j]"
     )

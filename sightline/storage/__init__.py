@@ -13,6 +13,7 @@ from sightline.storage.blobs import BlobInfo, BlobStore, BlobWriteError
 from sightline.storage.db import Database, DatabaseError
 from sightline.storage.events import (
     CameraStats,
+    Decision,
     EventFilter,
     EventNotFound,
     EventQuery,
@@ -33,6 +34,7 @@ __all__ = [
     "CameraStats",
     "Database",
     "DatabaseError",
+    "Decision",
     "EventFilter",
     "EventNotFound",
     "EventQuery",

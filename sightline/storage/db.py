@@ -20,7 +20,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -33,6 +33,9 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, Operati
 from sqlalchemy.orm import Session, sessionmaker
 
 from sightline.storage.models import Base
+
+if TYPE_CHECKING:
+    from sightline.security.keys import ServerKeys
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +145,18 @@ class Database:
             raise DatabaseError(f"no driver for {self.url!r} ({err}): {_FIX}") from None
         if self.dialect == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._session_info: dict[str, Any] = {}  # copied into every session (the audit key)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False, info=self._session_info)
+
+    def install_server_keys(self, keys: ServerKeys) -> None:
+        """Encrypt secrets at rest and chain audit records with ``keys`` (see
+        :mod:`sightline.storage.encrypted` for why the cipher hangs on the dialect)."""
+        from sightline.security.audit_chain import SESSION_INFO_KEY
+        from sightline.security.secretbox import SecretBox
+        from sightline.storage.encrypted import DIALECT_ATTR
+
+        setattr(self.engine.dialect, DIALECT_ATTR, SecretBox(keys))
+        self._session_info[SESSION_INFO_KEY] = keys.audit_key
 
     @classmethod
     def from_env(cls, data_dir: Path | str | None = None, **kwargs: Any) -> Database:

@@ -18,6 +18,12 @@ Design choices:
   while someone pages (events arrive all the time) never shift a page, so
   nothing is shown twice or skipped. ``offset`` is still accepted for "jump to
   page N" in a UI; it costs O(offset) (see ``bench/events_search.py``).
+- **Strategy outcome** (P2): every raw event is stored with what the strategy
+  chain decided (``outcome``, ``blocked_by``, trace, strategy id + version).
+  A blocked event keeps its row and crop only (no frame, no preview): enough
+  to inspect and back-test it, cheap to keep. Every read — search, counts,
+  exports, statistics, review queues — shows passed events unless the filter
+  asks for ``outcome="blocked"`` or ``"all"``.
 - Statistics by day use ``floor((wall_time + offset) / 86400)``: plain
   arithmetic that runs the same on SQLite and PostgreSQL and allows a
   time-zone offset (operators count days in local time).
@@ -29,6 +35,7 @@ import base64
 import binascii
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
@@ -47,12 +54,13 @@ from sightline.storage.models import EVENT_STATUSES, Camera, EventRow, Review
 from sightline.storage.types import from_unix, utcnow
 
 EventStatus = Literal["pending", "true", "false", "ignored"]
+EventOutcome = Literal["passed", "blocked"]
+OutcomeFilter = Literal["passed", "blocked", "all"]
 
 #: Image kinds accepted by :meth:`EventStore.add`, with the column holding the key
 #: (the same names as the fields of :class:`~sightline.core.event.EventSnapshot`).
 IMAGE_COLUMNS = {"frame": "snapshot_blob", "crop": "crop_blob", "preview": "preview_blob"}
 MAX_PAGE = 1000
-_INSERT_CHUNK = 500  # rows per INSERT statement (x 27 columns < SQLite's 32,766 parameters)
 
 
 class EventNotFound(LookupError):
@@ -67,6 +75,24 @@ class EventRecord(Event):
     task_id: str | None = None
     trace: list[dict[str, Any]] = Field(default_factory=list)
     reviewed_at: datetime | None = None
+    outcome: EventOutcome = "passed"
+    blocked_by: str | None = None  # id of the element that blocked it
+    strategy_id: str | None = None
+    strategy_version: int | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the strategy chain decided for one event, stored with its row (P2)."""
+
+    outcome: EventOutcome = "passed"
+    trace: Sequence[Mapping[str, Any] | BaseModel] = ()
+    blocked_by: str | None = None
+    strategy_id: str | None = None
+    strategy_version: int | None = None
+
+
+PASSED = Decision()
 
 
 class EventFilter(BaseModel):
@@ -83,6 +109,9 @@ class EventFilter(BaseModel):
     departments: list[str] = Field(default_factory=list, description="cameras.department")
     time_from: float | None = None
     time_to: float | None = None
+    outcome: OutcomeFilter = Field(
+        default="passed", description="strategy outcome: passed (what operators see), blocked, or all"
+    )
 
 
 class EventQuery(EventFilter):
@@ -188,6 +217,12 @@ def _jsonable(step: Any) -> dict[str, Any]:
     return dict(step)
 
 
+def _crop_only(event: Event, images: Mapping[str, bytes]) -> tuple[Event, dict[str, bytes]]:
+    snapshot = EventSnapshot(crop=event.snapshot.crop)
+    kept = {k: v for k, v in images.items() if k == "crop"}
+    return event.model_copy(update={"snapshot": snapshot}), kept
+
+
 def _review_record(r: Review) -> ReviewRecord:
     return ReviewRecord.model_validate(r, from_attributes=True)
 
@@ -208,6 +243,7 @@ class EventStore:
         *,
         task_id: str | None = None,
         trace: Sequence[Mapping[str, Any] | BaseModel] = (),
+        decision: Decision | None = None,
     ) -> bool:
         """Store ``event`` with its ``images`` (``{"frame"|"crop"|"preview": bytes}``).
 
@@ -215,7 +251,9 @@ class EventStore:
         changed then). Raises ``OSError`` (:class:`BlobWriteError`) when an
         image cannot be written; the event is not stored then either.
         """
-        return self.add_many([(event, images)], task_id=task_id, trace=trace) == 1
+        if decision is None:
+            return self.add_many([(event, images)], task_id=task_id, trace=trace) == 1
+        return bool(self.add_decided([(event, images, decision)], task_id=task_id))
 
     def add_many(
         self,
@@ -225,26 +263,39 @@ class EventStore:
         trace: Sequence[Mapping[str, Any] | BaseModel] = (),
     ) -> int:
         """:meth:`add` for many events in one transaction; returns how many were new."""
-        pending = [(event, self._blob_keys(event, images or {})) for event, images in items]
-        if not pending:
-            return 0
-        steps = [_jsonable(s) for s in trace]
-        rows = [self._row(event, keys, task_id, steps) for event, keys in pending]
+        decision = Decision(trace=trace)
+        return len(self.add_decided(((e, i, decision) for e, i in items), task_id=task_id))
+
+    def add_decided(
+        self,
+        items: Iterable[tuple[Event, Mapping[str, bytes] | None, Decision]],
+        *,
+        task_id: str | None = None,
+    ) -> set[str]:
+        """Store events with the strategy decision of each, in one transaction;
+        returns the ids that were new (a retried add is a no-op).
+
+        A blocked event keeps its crop only: frame and preview images (bytes or
+        keys) are dropped, so blocked noise costs one small JPEG and one row."""
+        rows = []
+        for event, images, decision in items:
+            if decision.outcome == "blocked":
+                event, images = _crop_only(event, images or {})
+            keys = self._blob_keys(event, images or {})
+            rows.append(self._row(event, keys, task_id, decision))
+        return self._insert(rows) if rows else set()
+
+    def _insert(self, rows: list[dict[str, Any]]) -> set[str]:
         dialect_insert = postgresql.insert if self.db.dialect == "postgresql" else sqlite.insert
-        inserted = 0
+        # INSERT ... ON CONFLICT DO NOTHING RETURNING id, executed for all rows
+        # at once: SQLAlchemy's "insertmanyvalues" sends multi-row batches
+        # (one round trip per 1,000 rows, under SQLite's parameter limit) from
+        # one cached compiled statement, and RETURNING tells new rows from
+        # duplicates. Building ``.values(rows)`` instead recompiles a
+        # statement per batch, which cost more than the database work.
+        stmt = dialect_insert(EventRow).on_conflict_do_nothing(index_elements=["id"]).returning(EventRow.id)
         with self.db.connect() as conn:
-            # Multi-row INSERT ... ON CONFLICT DO NOTHING RETURNING id: one round
-            # trip per chunk, and RETURNING tells new rows from duplicates.
-            # Chunks keep SQLite under its bound-parameter limit (32,766).
-            for i in range(0, len(rows), _INSERT_CHUNK):
-                stmt = (
-                    dialect_insert(EventRow)
-                    .values(rows[i : i + _INSERT_CHUNK])
-                    .on_conflict_do_nothing(index_elements=["id"])
-                    .returning(EventRow.id)
-                )
-                inserted += len(conn.execute(stmt).all())
-        return inserted
+            return set(conn.execute(stmt, rows).scalars())
 
     def _blob_keys(self, event: Event, images: Mapping[str, bytes]) -> dict[str, str]:
         unknown = set(images) - set(IMAGE_COLUMNS)
@@ -266,7 +317,7 @@ class EventStore:
 
     @staticmethod
     def _row(
-        event: Event, keys: Mapping[str, str], task_id: str | None, trace: list[dict[str, Any]]
+        event: Event, keys: Mapping[str, str], task_id: str | None, decision: Decision
     ) -> dict[str, Any]:
         dumped = event.model_dump(mode="json", include={"boxes", "attributes"})
         now = utcnow()
@@ -288,8 +339,12 @@ class EventStore:
             "direction": event.direction,
             "boxes": dumped["boxes"],
             "attributes": dumped["attributes"],
-            "trace": trace,
+            "trace": [_jsonable(s) for s in decision.trace],
             "status": "pending",
+            "outcome": decision.outcome,
+            "blocked_by": decision.blocked_by,
+            "strategy_id": decision.strategy_id,
+            "strategy_version": decision.strategy_version,
             "snapshot_blob": keys.get("frame"),
             "crop_blob": keys.get("crop"),
             "preview_blob": keys.get("preview"),
@@ -338,6 +393,10 @@ class EventStore:
             task_id=row.task_id,
             trace=list(row.trace),
             reviewed_at=row.reviewed_at,
+            outcome=row.outcome,
+            blocked_by=row.blocked_by,
+            strategy_id=row.strategy_id,
+            strategy_version=row.strategy_version,
         )
 
     @staticmethod
@@ -359,6 +418,8 @@ class EventStore:
             c.append(EventRow.wall_time >= f.time_from)
         if f.time_to is not None:
             c.append(EventRow.wall_time < f.time_to)
+        if f.outcome != "all":
+            c.append(EventRow.outcome == f.outcome)
         return c
 
     def search(self, q: EventQuery) -> Page:
@@ -492,8 +553,10 @@ def day_start(day: date, tz_offset_minutes: int = 0) -> float:
 
 __all__ = [
     "CameraStats",
+    "Decision",
     "EventFilter",
     "EventNotFound",
+    "EventOutcome",
     "EventQuery",
     "EventRecord",
     "EventStatus",

@@ -47,6 +47,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from sightline.storage.encrypted import EncryptedText
 from sightline.storage.types import BigIntPK, JSONType, UTCDateTime, utcnow
 
 NAMING_CONVENTION = {
@@ -64,6 +65,7 @@ TASK_DESIRED_STATES = ("running", "stopped")
 TASK_STATUSES = ("created", "starting", "running", "stopping", "stopped", "error")
 SUBSCRIPTION_KINDS = ("webhook", "mqtt")
 DELIVERY_STATUSES = ("pending", "delivered", "failed", "dead")
+EVENT_OUTCOMES = ("passed", "blocked")  # what the strategy chain decided (P1, P2)
 
 ID_LEN = 64
 BLOB_KEY_LEN = 80  # 64 hex digits + "." + extension
@@ -85,8 +87,8 @@ class _Timestamps:
 
 class Camera(_Timestamps, Base):
     """A camera or file source (C1). ``url`` may carry credentials: never log
-    it, use :func:`sightline.sources.config.redact_url` (encryption at rest
-    comes with C5)."""
+    it, use :func:`sightline.sources.config.redact_url`; stored encrypted
+    (:mod:`sightline.storage.encrypted`)."""
 
     __tablename__ = "cameras"
     __table_args__ = (
@@ -100,7 +102,7 @@ class Camera(_Timestamps, Base):
 
     id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
-    url: Mapped[str] = mapped_column(Text)
+    url: Mapped[str] = mapped_column(EncryptedText)  # may hold user:password@, so encrypted at rest
     latitude: Mapped[float | None] = mapped_column(Double)
     longitude: Mapped[float | None] = mapped_column(Double)
     region: Mapped[str | None] = mapped_column(String(100))
@@ -143,6 +145,7 @@ class EventRow(Base):
     __tablename__ = "events"
     __table_args__ = (
         _one_of("status", EVENT_STATUSES, "status"),
+        _one_of("outcome", EVENT_OUTCOMES, "outcome"),
         # Each search index ends in (wall_time, id): the keyset order, so a
         # filtered, sorted page is an index range scan with no sort step.
         Index("ix_events_camera_id_wall_time", "camera_id", "wall_time", "id"),
@@ -151,8 +154,12 @@ class EventRow(Base):
         # Review queues are per type (E2): "pending line.cross, oldest first"
         # and its count are a range of this index (count 40 ms -> 3 ms at 100k
         # events on SQLite; costs ~35 % on bulk insert, see bench/events_search.py).
-        Index("ix_events_type_status_wall_time", "type", "status", "wall_time", "id"),
+        # Queues show passed events only, hence outcome before wall_time.
+        Index("ix_events_type_status_outcome_wall_time", "type", "status", "outcome", "wall_time", "id"),
         Index("ix_events_wall_time", "wall_time", "id"),
+        # Effectiveness statistics (P4: raw / passed / blocked per type, camera,
+        # day) and "passed only" counts over a time range: index-only scans.
+        Index("ix_events_wall_time_type_camera_id_outcome", "wall_time", "type", "camera_id", "outcome"),
         # Blob reference checks (retention deletes a blob only when no row uses it).
         Index("ix_events_snapshot_blob", "snapshot_blob"),
         Index("ix_events_crop_blob", "crop_blob"),
@@ -178,6 +185,12 @@ class EventRow(Base):
     attributes: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     trace: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)  # strategy steps (P2)
     status: Mapped[str] = mapped_column(String(16), default="pending")
+    # The strategy decision (P2). Blocked events keep their row and crop only,
+    # so they can be inspected and back-tested; searches show passed ones.
+    outcome: Mapped[str] = mapped_column(String(16), default="passed", server_default="passed")
+    blocked_by: Mapped[str | None] = mapped_column(String(ID_LEN))  # element id
+    strategy_id: Mapped[str | None] = mapped_column(String(ID_LEN))
+    strategy_version: Mapped[int | None] = mapped_column(Integer)
     snapshot_blob: Mapped[str | None] = mapped_column(String(BLOB_KEY_LEN))
     crop_blob: Mapped[str | None] = mapped_column(String(BLOB_KEY_LEN))
     preview_blob: Mapped[str | None] = mapped_column(String(BLOB_KEY_LEN))
@@ -258,7 +271,7 @@ class Subscription(_Timestamps, Base):
     kind: Mapped[str] = mapped_column(String(16))
     url: Mapped[str | None] = mapped_column(Text)  # webhook
     topic: Mapped[str | None] = mapped_column(String(300))  # MQTT
-    secret: Mapped[str | None] = mapped_column(Text)  # HMAC key; encrypted at rest with C5
+    secret: Mapped[str | None] = mapped_column(EncryptedText)  # HMAC key, encrypted at rest
     event_types: Mapped[list[str]] = mapped_column(JSONType, default=list)
     camera_ids: Mapped[list[str]] = mapped_column(JSONType, default=list)
     zone_ids: Mapped[list[str]] = mapped_column(JSONType, default=list)
@@ -339,8 +352,8 @@ class ApiKey(Base):
 
 
 class AuditRecord(Base):
-    """Who did what to what (C5). ``prev_hash``/``hash`` will carry the HMAC
-    chain that makes the log tamper-evident; nullable until then."""
+    """Who did what to what (C5). ``prev_hash``/``hash`` are the HMAC chain that
+    makes the log tamper-evident (:mod:`sightline.security.audit_chain`)."""
 
     __tablename__ = "audit_records"
     __table_args__ = (
@@ -380,3 +393,59 @@ class LoginSession(Base):
 
     def __repr__(self) -> str:  # no token hash
         return f"LoginSession(id={self.id!r}, user_id={self.user_id!r})"
+
+
+class Strategy(_Timestamps, Base):
+    """A strategy (P1): an ordered chain of elements bound to cameras and
+    event types. The chain itself lives in its versions; ``current_version``
+    is the one that runs. Empty ``cameras``/``event_types`` mean "all"."""
+
+    __tablename__ = "strategies"
+
+    id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    cameras: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    event_types: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    current_version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class StrategyVersion(Base):
+    """One immutable version of a strategy: every edit adds a row, so the
+    ``strategy_id``/``strategy_version`` an event's trace names can always be
+    looked up (until the strategy itself is deleted)."""
+
+    __tablename__ = "strategy_versions"
+
+    strategy_id: Mapped[str] = mapped_column(
+        ForeignKey("strategies.id", ondelete="CASCADE"), primary_key=True
+    )
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    spec: Mapped[dict[str, Any]] = mapped_column(JSONType)  # StrategySpec.model_dump(mode="json")
+    author: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ErrorLibraryEntry(Base):
+    """An operator-marked false positive of one camera and event type (P1).
+
+    The crop blob is kept (retention counts it as referenced) and the source
+    event is a plain id, not a foreign key: the entry outlives the event."""
+
+    __tablename__ = "error_library"
+    __table_args__ = (
+        Index("ix_error_library_camera_id_event_type", "camera_id", "event_type"),
+        Index("ix_error_library_crop_blob", "crop_blob"),
+        Index("ix_error_library_event_id", "event_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    camera_id: Mapped[str] = mapped_column(String(ID_LEN))
+    event_type: Mapped[str] = mapped_column(String(64))
+    event_id: Mapped[str | None] = mapped_column(String(ID_LEN))
+    fingerprint: Mapped[str] = mapped_column(Text)
+    crop_blob: Mapped[str | None] = mapped_column(String(BLOB_KEY_LEN))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

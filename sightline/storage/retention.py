@@ -61,12 +61,15 @@ from sqlalchemy import (
 from sightline.core.clock import Clock, SystemClock
 from sightline.storage.blobs import BlobInfo, BlobStore
 from sightline.storage.db import Database
-from sightline.storage.models import EventRow, HazardTicket, Review
+from sightline.storage.models import ErrorLibraryEntry, EventRow, HazardTicket, Review
 
 log = logging.getLogger(__name__)
 
 DAY_S = 86_400.0
 _BLOB_COLUMNS = (EventRow.snapshot_blob, EventRow.crop_blob, EventRow.preview_blob)
+# Error-library entries keep the crop of a false positive after its event is
+# gone, so their blobs count as referenced too.
+_REFERENCING_COLUMNS = (*_BLOB_COLUMNS, ErrorLibraryEntry.crop_blob)
 _KEY_CHUNK = 500
 
 
@@ -279,12 +282,12 @@ def _size(blobs: BlobStore, key: str) -> int:
 
 
 def _referenced(conn: Connection, keys: Iterable[str]) -> set[str]:
-    """The subset of ``keys`` that some event row still references."""
+    """The subset of ``keys`` that some event row or error-library entry still references."""
     keys = list(keys)
     found: set[str] = set()
     for i in range(0, len(keys), _KEY_CHUNK):
         chunk = keys[i : i + _KEY_CHUNK]
-        for col in _BLOB_COLUMNS:
+        for col in _REFERENCING_COLUMNS:
             found.update(k for k in conn.scalars(select(col).where(col.in_(chunk)).distinct()) if k)
     return found
 

@@ -6,10 +6,12 @@ from fastapi import APIRouter
 from sightline.api.routers import (
     auth,
     cameras,
+    error_library,
     events,
     hazards,
     live,
     stats,
+    strategies,
     subscriptions,
     system,
     tasks,
@@ -26,6 +28,8 @@ ROUTERS: list[APIRouter] = [
     events.router,
     hazards.router,
     stats.router,
+    strategies.router,
+    error_library.router,
     subscriptions.router,
     live.router,
     ui.router,  # last: it serves / and /ui/...

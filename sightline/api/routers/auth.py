@@ -40,7 +40,8 @@ def _locked(err: LoginLocked) -> HTTPException:
     seconds = max(1, math.ceil(err.retry_after))
     return HTTPException(
         429,
-        f"too many failed sign-ins for this account from your address; try again in {seconds} s",
+        f"too many failed sign-ins from your address; try again in {seconds} s "
+        "(each further lock-out doubles the wait; an administrator can reset your password)",
         headers={"Retry-After": str(seconds)},
     )
 

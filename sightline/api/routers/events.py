@@ -48,11 +48,13 @@ from sightline.api.schemas.events import (
     EventTypeOut,
     HazardRef,
     ImageKind,
+    OutcomeQuery,
     ReviewIn,
     ReviewOut,
     ReviewStatus,
 )
 from sightline.core.event_types import EVENT_TYPES
+from sightline.service.strategies import NoCropError, strategy_center
 from sightline.storage import EventFilter, EventNotFound, EventQuery, EventRecord
 from sightline.storage.blobs import content_type_of
 from sightline.storage.models import ApiKey, User
@@ -116,6 +118,12 @@ def event_filter(
     time_to: Annotated[
         QueryText | None, Query(alias="to", max_length=64, description="ISO 8601 or UNIX seconds, exclusive")
     ] = None,
+    outcome: Annotated[
+        OutcomeQuery,
+        Query(
+            description="strategy outcome: passed (the output, default), blocked (suppressed noise) or all"
+        ),
+    ] = "passed",
 ) -> EventFilter:
     """The event filter of a request (dependency)."""
     unknown = [t for t in type if t not in EVENT_TYPES]
@@ -131,7 +139,7 @@ def event_filter(
         raise unprocessable(["query", "to"], "to is before from; swap them", time_to)
     return EventFilter(
         camera_ids=camera_id, types=type, statuses=status, zone_ids=zone_id, regions=region,
-        time_from=start, time_to=end,
+        time_from=start, time_to=end, outcome=outcome,
     )  # fmt: skip
 
 
@@ -352,7 +360,9 @@ def review_event(
     ctx: Ctx,
     principal: Reviewer,
 ) -> ReviewOut:
-    load_event(ctx, principal, event_id)
+    record = load_event(ctx, principal, event_id)
+    if body.add_to_error_library:
+        _check_library_candidate(record, body.status)
     with ctx.db.session() as session:
         reviewer_id = actor_user_id(session, principal)
     try:
@@ -365,7 +375,45 @@ def review_event(
     out = ReviewOut.from_record(review, names)
     if out.reviewer_name is None:
         out.reviewer_name = principal.name  # an API key without an owner: still say who decided
+    if body.add_to_error_library:
+        out.error_library_entry_id = _add_to_library(ctx, principal, record, body.note)
     return out
+
+
+def _check_library_candidate(record: EventRecord, status: str) -> None:
+    """Refuse ``add_to_error_library`` before anything is recorded, naming the fix."""
+    if status != "false":
+        raise unprocessable(
+            ["body", "add_to_error_library"],
+            f"only a false positive goes into the error library: send status 'false', not {status!r}",
+            True,
+        )
+    if not record.snapshot.crop:
+        raise HTTPException(
+            409,
+            f"event {record.id!r} has no crop image; the error library compares crops. "
+            "Review it without add_to_error_library",
+        )
+
+
+def _add_to_library(ctx: AppContext, principal: Principal, record: EventRecord, note: str) -> str:
+    try:
+        entry = strategy_center(ctx).add_to_library(record, created_by=principal.name, note=note)
+    except NoCropError as exc:
+        raise HTTPException(409, f"the review is recorded, but {exc}") from None
+    audit(
+        ctx,
+        principal,
+        "error_library.add",
+        entry.id,
+        {
+            "event_id": record.id,
+            "camera_id": entry.camera_id,
+            "event_type": entry.event_type,
+            "via": "review",
+        },
+    )
+    return entry.id
 
 
 __all__ = ["actor_user_id", "event_filter", "load_event", "parse_time", "router", "scoped", "user_names"]

@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field, StringConstraints, field_validator, model
 
 from sightline.api.audit import audit
 from sightline.api.context import AppContext
-from sightline.api.deps import Principal, get_ctx, require_roles
+from sightline.api.deps import Principal, get_ctx, require_all_departments
 from sightline.api.schemas.common import Label, RequestModel
 from sightline.core.event_types import EVENT_TYPES
 from sightline.delivery.dispatcher import Dispatcher, TestDelivery, send_test_event
@@ -38,7 +38,10 @@ from sightline.delivery.store import (
 
 router = APIRouter(tags=["subscriptions"])
 
-Operator = Annotated[Principal, Depends(require_roles("operator"))]
+# Subscriptions deliver events of every camera: department-scoped callers may not use them.
+Operator = Annotated[
+    Principal, Depends(require_all_departments("operator", "subscriptions and delivery logs"))
+]
 Ctx = Annotated[AppContext, Depends(get_ctx)]
 SubscriptionId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f/]+$")]
 FilterItem = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]

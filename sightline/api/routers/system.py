@@ -43,6 +43,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sightline import __version__
 from sightline.api.context import AppContext
+from sightline.api.limits import BodyLimitMiddleware
 from sightline.api.schemas.common import Ctx, Viewer, validation_exception_handler
 from sightline.sources.config import redact_url
 from sightline.storage import DatabaseError
@@ -77,11 +78,33 @@ class AppMetrics:
 
 
 def install_api_hooks(app: FastAPI) -> None:
-    """What a router cannot register itself: the request-metrics middleware
-    and the NaN-safe 422 handler. Called once by the app factory."""
+    """What a router cannot register itself: the request-metrics middleware,
+    the request body limit (413) and the NaN-safe 422 handler. Called once by the app factory."""
     if not hooks_installed(app):
+        app.add_middleware(BodyLimitMiddleware)
         app.add_middleware(MetricsMiddleware)
     app.add_exception_handler(RequestValidationError, validation_exception_handler)
+    _document_message_422(app)
+
+
+def _document_message_422(app: FastAPI) -> None:
+    """Routes answer 422 both with FastAPI's list of field errors and with one
+    message (``HTTPException(422, "zone 'x' crosses itself ...")``); the
+    OpenAPI said only the list, so clients generated from it (and schema
+    checks) rejected the message form. Document both."""
+    base = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = base()
+        error = schema.get("components", {}).get("schemas", {}).get("HTTPValidationError")
+        if error and "detail" in error.get("properties", {}):
+            listed = {k: v for k, v in error["properties"]["detail"].items() if k != "title"}
+            error["properties"]["detail"] = {"title": "Detail", "anyOf": [listed, {"type": "string"}]}
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def hooks_installed(app: FastAPI) -> bool:

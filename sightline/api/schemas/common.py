@@ -95,6 +95,8 @@ def finite_json(value: Any) -> Any:
     """``value`` with NaN and infinities replaced by their names (JSON has no such numbers)."""
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
+    if isinstance(value, bytes | bytearray):  # a body that is not UTF-8 (e.g. a form upload)
+        return bytes(value).decode("utf-8", "replace")
     if isinstance(value, dict):
         return {k: finite_json(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -107,9 +109,10 @@ async def validation_exception_handler(request: Request, exc: Exception) -> JSON
 
     Python's JSON parser accepts ``NaN`` and ``Infinity`` in a request; the
     default handler echoes them in ``input`` and then fails to encode its own
-    answer (a 500). Here they come back as strings."""
+    answer (a 500). Here they come back as strings, and so do raw bodies that
+    are not UTF-8 (a multipart upload sent to a JSON route was a 500 too)."""
     errors = exc.errors() if isinstance(exc, RequestValidationError) else []
-    return JSONResponse(status_code=422, content={"detail": finite_json(jsonable_encoder(errors))})
+    return JSONResponse(status_code=422, content={"detail": jsonable_encoder(finite_json(errors))})
 
 
 def check_storable(value: Any, where: str = "") -> None:

@@ -20,6 +20,8 @@ from sightline.storage.events import EventRecord, ReviewRecord
 
 ImageKind = Literal["frame", "crop", "preview"]
 ReviewStatus = Literal["pending", "true", "false", "ignored"]
+Outcome = Literal["passed", "blocked"]
+OutcomeQuery = Literal["passed", "blocked", "all"]
 
 #: Columns of the CSV export, in order.
 CSV_COLUMNS = (
@@ -63,6 +65,10 @@ class EventOut(BaseModel):
     frame_size: tuple[int, int] | None
     status: ReviewStatus
     reviewed_at: datetime | None
+    outcome: Outcome = Field(description="what the strategy chain decided (P2)")
+    blocked_by: str | None = Field(description="id of the element that blocked it; null when passed")
+    strategy_id: str | None = Field(description="the strategy that judged it; null when none applied")
+    strategy_version: int | None
     images: dict[str, str] = Field(description="kind -> URL of the image, only kinds the event has")
 
     @classmethod
@@ -97,6 +103,10 @@ class EventOut(BaseModel):
             frame_size=r.frame_size,
             status=r.status,
             reviewed_at=r.reviewed_at,
+            outcome=r.outcome,
+            blocked_by=r.blocked_by,
+            strategy_id=r.strategy_id,
+            strategy_version=r.strategy_version,
             images=images,
         )
 
@@ -115,6 +125,11 @@ class EventPage(BaseModel):
 class ReviewIn(RequestModel):
     status: ReviewStatus = Field(description="true = real event, false = false alarm, pending = reopen")
     note: Note = ""
+    add_to_error_library: bool = Field(
+        default=False,
+        description="with status 'false': also put the event's crop into its camera's error library, "
+        "so similar events are blocked from now on",
+    )
 
 
 class ReviewOut(BaseModel):
@@ -125,6 +140,9 @@ class ReviewOut(BaseModel):
     reviewer_name: str | None
     note: str
     created_at: datetime
+    error_library_entry_id: str | None = Field(
+        default=None, description="the error-library entry made by add_to_error_library"
+    )
 
     @classmethod
     def from_record(cls, r: ReviewRecord, names: dict[str, str]) -> ReviewOut:

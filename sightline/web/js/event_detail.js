@@ -27,10 +27,11 @@ export async function render(root, [eventId], app) {
   const reviewBox = h("section", { class: "panel", "data-testid": "review-panel" });
   const hazardBox = h("section", { class: "panel", "data-testid": "hazard-panel" });
   const statusSlot = h("span", { "data-testid": "event-status" }, statusBadge(ev.status));
+  const outcome = h("span", { class: `badge outcome-${ev.outcome}`, "data-testid": "event-outcome", text: t(`outcome.${ev.outcome}`) });
   replace(
     root,
     backLink(),
-    h("div", { class: "view-head" }, h("h1", { text: typeName(ev.type) }), statusSlot),
+    h("div", { class: "view-head" }, h("h1", { text: typeName(ev.type) }), outcome, statusSlot),
     h(
       "div",
       { class: "detail" },
@@ -76,6 +77,30 @@ export async function render(root, [eventId], app) {
           }),
         )
       : [h("p", { class: "muted", text: t("review.need_role") })];
+    if (app.can("reviewer") && ev.images?.crop) {
+      // One action: mark false positive and put the crop into the camera's error library.
+      buttons.push(
+        h("button", {
+          type: "button",
+          class: "secondary",
+          "data-testid": "review-false-library",
+          text: t("review.mark_false_library"),
+          on: {
+            click: async (e) => {
+              e.target.disabled = true;
+              try {
+                await post(`/api/events/${enc(ev.id)}/review`, { status: "false", note: note.value, add_to_error_library: true });
+                await refresh();
+                error.textContent = t("library.added");
+              } catch (err) {
+                error.textContent = err.message;
+                e.target.disabled = false;
+              }
+            },
+          },
+        }),
+      );
+    }
     const history = (ev.reviews || []).length
       ? h(
           "ul",
@@ -244,31 +269,40 @@ function attributes(ev) {
   );
 }
 
-// The strategy steps that passed or blocked the event (P2). Steps are
-// mappings; the usual keys get their own columns, anything else is listed.
+// The strategy trace (P2): every element the event went through, in order,
+// with its verdict, the reason and the values compared; the element that
+// blocked the event is highlighted. Steps are {element_id, element_type,
+// verdict, reason, values}; older free-form steps are shown as listed pairs.
 function trace(ev) {
   const steps = ev.trace || [];
-  const known = ["element", "name", "stage", "decision", "result", "passed", "reason"];
+  const strategy = ev.strategy_id ? `${ev.strategy_id} v${ev.strategy_version}` : null;
+  const known = ["element_id", "element_type", "verdict", "reason", "values", "element", "name", "stage", "decision", "result", "passed"];
   return h(
     "section",
-    { class: "panel" },
+    { class: "panel", "data-testid": "trace-panel" },
     h("h2", { text: t("event.trace") }),
+    strategy ? h("p", { class: "muted small" }, `${t("event.strategy")}: `, h("span", { class: "mono", text: strategy })) : null,
+    ev.blocked_by ? h("p", { class: "form-error", text: t("event.blocked_by", { element: ev.blocked_by }) }) : null,
     steps.length
       ? h(
           "ol",
           { class: "trace" },
           steps.map((s) => {
-            const name = s.element || s.name || s.stage || "";
-            const decision = s.decision ?? s.result ?? (s.passed === undefined ? null : s.passed ? "pass" : "block");
+            const name = s.element_id || s.element || s.name || s.stage || "";
+            const decision = s.verdict ?? s.decision ?? s.result ?? (s.passed === undefined ? null : s.passed ? "pass" : "block");
+            const blocking = s.verdict === "blocked" && name === ev.blocked_by;
+            const values = s.values && typeof s.values === "object" ? Object.entries(s.values) : [];
             const rest = Object.entries(s).filter(([k]) => !known.includes(k));
             return h(
               "li",
-              {},
+              { class: blocking ? "trace-blocking" : null, "data-testid": blocking ? "trace-blocking" : "trace-step", title: blocking ? t("trace.blocking") : null },
               h("span", { class: "strong", text: name }),
+              s.element_type ? h("span", { class: "muted small mono", text: ` ${s.element_type} ` }) : null,
               decision !== null && decision !== undefined
                 ? h("span", { class: `badge trace-${String(decision)}`, text: tOr(`trace.${decision}`, decision) })
                 : null,
               s.reason ? h("div", { text: String(s.reason) }) : null,
+              values.length ? h("div", { class: "muted small", text: values.map(([k, v]) => `${k}: ${fmtValue(v)}`).join(" · ") }) : null,
               rest.length ? h("div", { class: "muted small", text: rest.map(([k, v]) => `${k}: ${fmtValue(v)}`).join(" · ") }) : null,
             );
           }),

@@ -12,7 +12,9 @@ const PAGE_SIZE = 25;
 const STATUSES = ["pending", "true", "false", "ignored"];
 
 // Filters survive leaving the page and coming back (e.g. from an event's detail).
-const saved = { camera_id: "", type: "", status: "", from: "", to: "", sort: "desc" };
+const saved = { camera_id: "", type: "", status: "", outcome: "passed", from: "", to: "", sort: "desc" };
+// Strategy outcome (P2): the output by default; blocked events on request.
+const OUTCOMES = ["passed", "blocked", "all"];
 
 export async function render(root, _params, app) {
   const cameras = await app.loadCameraNames();
@@ -26,6 +28,10 @@ export async function render(root, _params, app) {
     status: select([["", t("filter.any_status")], ...STATUSES.map((s) => [s, t(`review.${s}`)])], saved.status, {
       "aria-label": t("event.status"),
       "data-testid": "filter-status",
+    }),
+    outcome: select(OUTCOMES.map((o) => [o, t(`outcome.${o}`)]), saved.outcome, {
+      "aria-label": t("filter.outcome"),
+      "data-testid": "filter-outcome",
     }),
     from: h("input", { type: "datetime-local", value: saved.from, "aria-label": t("filter.from") }),
     to: h("input", { type: "datetime-local", value: saved.to, "aria-label": t("filter.to") }),
@@ -46,6 +52,7 @@ export async function render(root, _params, app) {
     labelled(t("event.camera"), f.camera_id),
     labelled(t("event.type"), f.type),
     labelled(t("event.status"), f.status),
+    labelled(t("filter.outcome"), f.outcome),
     labelled(t("filter.from"), f.from),
     labelled(t("filter.to"), f.to),
     labelled(t("filter.sort"), f.sort),
@@ -56,7 +63,7 @@ export async function render(root, _params, app) {
       text: t("filter.reset"),
       on: {
         click: () => {
-          for (const [k, el] of Object.entries(f)) el.value = k === "sort" ? "desc" : "";
+          for (const [k, el] of Object.entries(f)) el.value = { sort: "desc", outcome: "passed" }[k] || "";
           search();
         },
       },
@@ -89,6 +96,7 @@ export async function render(root, _params, app) {
       camera_id: f.camera_id.value,
       type: f.type.value,
       status: f.status.value,
+      outcome: f.outcome.value,
       from,
       to,
       sort: f.sort.value,

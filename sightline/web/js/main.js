@@ -13,6 +13,7 @@ import * as live from "./live.js";
 import * as events from "./events.js";
 import * as eventDetail from "./event_detail.js";
 import * as hazards from "./hazards.js";
+import * as strategies from "./strategies.js";
 
 const NAV = [
   ["cameras", "nav.cameras"],
@@ -20,6 +21,7 @@ const NAV = [
   ["live", "nav.live"],
   ["events", "nav.events"],
   ["hazards", "nav.hazards"],
+  ["strategies", "nav.strategies"],
 ];
 
 const ROUTES = [
@@ -29,6 +31,7 @@ const ROUTES = [
   [/^events$/, events.render],
   [/^events\/([^/]+)$/, eventDetail.render],
   [/^hazards$/, hazards.render],
+  [/^strategies$/, strategies.render],
 ];
 
 const app = {

@@ -21,11 +21,14 @@ TABLES = {
     "audit_records",
     "cameras",
     "deliveries",
+    "error_library",
     "events",
     "hazard_comments",
     "hazard_tickets",
     "reviews",
     "sessions",
+    "strategies",
+    "strategy_versions",
     "subscriptions",
     "tasks",
     "users",
@@ -38,7 +41,7 @@ def test_migrations_build_the_models_schema_with_no_drift(fresh_db_url: str) -> 
         assert db.current_revision() is None
         db.upgrade()
         db.upgrade()  # idempotent
-        assert db.current_revision() == db.head_revision() == "0002"
+        assert db.current_revision() == db.head_revision() == "0003"
         assert set(db.table_names()) == TABLES
         assert db.drift() == []  # `alembic check`: autogenerate finds nothing to do
         db.downgrade("base")

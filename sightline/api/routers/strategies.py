@@ -15,7 +15,8 @@ Why it looks like this:
   element needs them — through fresh chains of the draft and of the live
   version, and returns the pydantic ``BacktestReport`` as is.
 - **Roles**: viewers read strategies and statistics; operators (and admins)
-  edit and back-test (a back-test reads up to 200,000 events).
+  edit and back-test (a back-test reads up to 200,000 events) — only those
+  not limited to departments, since strategies and back-tests span them all.
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from sqlalchemy import select
 
 from sightline.api.audit import AuditorDep
+from sightline.api.deps import Principal, require_all_departments
 from sightline.api.routers.events import event_filter, parse_time, scoped
-from sightline.api.schemas.common import PATH_ID_PATTERN, Ctx, Message, Operator, Viewer, unprocessable
+from sightline.api.schemas.common import PATH_ID_PATTERN, Ctx, Message, Viewer, unprocessable
 from sightline.api.schemas.strategies import (
     BacktestIn,
     CameraEffectiveness,
@@ -57,6 +59,9 @@ from sightline.strategies.spec import StrategyError, StrategySpec, parse_spec, s
 router = APIRouter(tags=["strategies"])
 
 StrategyId = Annotated[str, Path(pattern=PATH_ID_PATTERN, description="strategy id")]
+# A strategy may apply to every camera, and a back-test reads every camera's
+# history: editing and back-testing are for operators of all departments.
+StrategyEditor = Annotated[Principal, Depends(require_all_departments("operator", "strategies"))]
 
 
 def _parse(source: dict | str, loc: list[str | int]) -> StrategySpec:  # type: ignore[type-arg]
@@ -225,7 +230,7 @@ def validate_strategy(*, body: StrategyIn, principal: Viewer) -> ValidationOut:
     response_model=BacktestReport,
     summary="Back-test a draft strategy on stored events (operator)",
 )
-def backtest_draft(*, body: DraftBacktestIn, ctx: Ctx, principal: Operator) -> BacktestReport:
+def backtest_draft(*, body: DraftBacktestIn, ctx: Ctx, principal: StrategyEditor) -> BacktestReport:
     draft = _parse(body.source(), ["body", "spec" if body.spec is not None else "text"])
     center = strategy_center(ctx)
     return _run_backtest(center, draft, _live_spec(center, draft.id), _range(body))
@@ -249,7 +254,7 @@ def get_strategy(*, strategy_id: StrategyId, ctx: Ctx, principal: Viewer) -> Str
     summary="Back-test the stored strategy on stored events (operator)",
 )
 def backtest_stored(
-    *, strategy_id: StrategyId, body: BacktestIn, ctx: Ctx, principal: Operator
+    *, strategy_id: StrategyId, body: BacktestIn, ctx: Ctx, principal: StrategyEditor
 ) -> BacktestReport:
     center = strategy_center(ctx)
     record = _get(center, strategy_id)
@@ -263,7 +268,9 @@ def backtest_stored(
 @router.post(
     "/api/strategies", response_model=StrategyOut, status_code=201, summary="Create a strategy (operator)"
 )
-def create_strategy(*, body: StrategyIn, ctx: Ctx, principal: Operator, auditor: AuditorDep) -> StrategyOut:
+def create_strategy(
+    *, body: StrategyIn, ctx: Ctx, principal: StrategyEditor, auditor: AuditorDep
+) -> StrategyOut:
     spec = _parse(body.source(), ["body", "spec" if body.spec is not None else "text"])
     center = strategy_center(ctx)
     try:
@@ -283,7 +290,7 @@ def create_strategy(*, body: StrategyIn, ctx: Ctx, principal: Operator, auditor:
     summary="Save a new version of a strategy; the next event uses it (operator)",
 )
 def update_strategy(
-    *, strategy_id: StrategyId, body: StrategyIn, ctx: Ctx, principal: Operator, auditor: AuditorDep
+    *, strategy_id: StrategyId, body: StrategyIn, ctx: Ctx, principal: StrategyEditor, auditor: AuditorDep
 ) -> StrategyOut:
     center = strategy_center(ctx)
     current = _get(center, strategy_id)
@@ -332,7 +339,7 @@ def _set_enabled(ctx: Ctx, strategy_id: str, enabled: bool, auditor: AuditorDep)
     summary="Switch a strategy on (operator)",
 )
 def enable_strategy(
-    *, strategy_id: StrategyId, ctx: Ctx, principal: Operator, auditor: AuditorDep
+    *, strategy_id: StrategyId, ctx: Ctx, principal: StrategyEditor, auditor: AuditorDep
 ) -> StrategyOut:
     return _set_enabled(ctx, strategy_id, True, auditor)
 
@@ -343,7 +350,7 @@ def enable_strategy(
     summary="Switch a strategy off (operator)",
 )
 def disable_strategy(
-    *, strategy_id: StrategyId, ctx: Ctx, principal: Operator, auditor: AuditorDep
+    *, strategy_id: StrategyId, ctx: Ctx, principal: StrategyEditor, auditor: AuditorDep
 ) -> StrategyOut:
     return _set_enabled(ctx, strategy_id, False, auditor)
 
@@ -352,7 +359,7 @@ def disable_strategy(
     "/api/strategies/{strategy_id}", response_model=Message, summary="Delete a strategy (operator)"
 )
 def delete_strategy(
-    *, strategy_id: StrategyId, ctx: Ctx, principal: Operator, auditor: AuditorDep
+    *, strategy_id: StrategyId, ctx: Ctx, principal: StrategyEditor, auditor: AuditorDep
 ) -> Message:
     center = strategy_center(ctx)
     try:

@@ -129,13 +129,17 @@ def iou(a: Box, b: Box) -> float:
     return inter / union if union > 0 else 0.0
 
 
-def event_key(event: Event, *, by_zone: bool = False, by_track: bool = False) -> tuple[Hashable, ...]:
-    """camera + type, refined by zone/line and by track when asked."""
+def event_key(
+    event: Event, *, by_zone: bool = False, by_track: bool = False, by_direction: bool = False
+) -> tuple[Hashable, ...]:
+    """camera + type, refined by zone/line, by track and by direction when asked."""
     key: tuple[Hashable, ...] = (event.camera_id, event.type)
     if by_zone:
         key += (event.zone_id, event.line_id)
     if by_track:
         key += (event.track_id,)
+    if by_direction:
+        key += (event.direction,)
     return key
 
 

@@ -36,6 +36,13 @@ class DedupeConfig(ElementConfigBase):
     by_track: bool = Field(
         default=False, description="Key includes the track id: other objects are not duplicates."
     )
+    by_direction: bool = Field(
+        default=False,
+        description=(
+            "Key includes the direction (in/out, enter/leave): a track crossing back is a new event, "
+            "so counts keep their net flow while a dithering track cannot inflate them."
+        ),
+    )
     iou: float | None = Field(
         default=None,
         gt=0.0,
@@ -61,7 +68,8 @@ class Dedupe(Element[DedupeConfig]):
         )
 
     def _key(self, candidate: RawEvent) -> tuple[object, ...]:
-        return event_key(candidate.event, by_zone=self.config.by_zone, by_track=self.config.by_track)
+        c = self.config
+        return event_key(candidate.event, by_zone=c.by_zone, by_track=c.by_track, by_direction=c.by_direction)
 
     def check(self, candidate: RawEvent) -> Step:
         event = candidate.event

@@ -49,6 +49,17 @@ ELSEWHERE = {"box": (600.0, 300.0, 640.0, 400.0)}
             [(0, {"track": 1}), (1, {"track": 2}), (2, {"track": 1})],
             [1, 1, 0],
         ),
+        # direction only matters with by_direction: crossing back is a new event, dithering is not
+        (
+            dedupe(window_s=30, by_track=True),
+            [(0, {"direction": "in"}), (5, {"direction": "out"})],
+            [1, 0],
+        ),
+        (
+            dedupe(window_s=30, by_track=True, by_direction=True),
+            [(0, {"direction": "in"}), (5, {"direction": "out"}), (6, {"direction": "in"}), (7, {})],
+            [1, 1, 0, 1],
+        ),
         # IoU: a duplicate must also overlap an emitted box
         (
             dedupe(window_s=10, iou=0.5),

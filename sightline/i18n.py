@@ -12,6 +12,7 @@ here, in both languages.
 from __future__ import annotations
 
 from sightline.i18n_strategies import MESSAGES as _STRATEGY_MESSAGES
+from sightline.i18n_uploads import MESSAGES as _UPLOAD_MESSAGES
 
 LANGS = ("en", "zh-CN")
 
@@ -375,6 +376,7 @@ MESSAGES: dict[str, dict[str, str]] = {
 
 
 MESSAGES.update(_STRATEGY_MESSAGES)  # the strategy center's pages (sightline/i18n_strategies.py)
+MESSAGES.update(_UPLOAD_MESSAGES)  # the "Analyse a file" page (sightline/i18n_uploads.py)
 
 
 def negotiate(query_lang: str | None, accept_language: str | None) -> str:

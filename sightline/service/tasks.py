@@ -123,9 +123,24 @@ class TaskManager:
                     detector,
                     on_events=lambda items, tid=task_id: self._store(tid, items),
                     realtime=self._realtime,
+                    on_finished=self._finished,
                 )
                 task.status, task.last_error = "running", None
             self._workers[task_id] = worker.start()
+
+    def _finished(self, worker: TaskWorker) -> None:
+        """A file played once reached its end (recorded-file analysis): the task is
+        done, so it is stored as finished and stopped — a restart must not analyse
+        the file again. The worker stays listed so its status keeps the figures."""
+        with self._lock:
+            current = self._workers.get(worker.task_id) is worker
+        if not current:
+            return
+        with self.ctx.db.session() as s:
+            task = s.get(Task, worker.task_id)
+            if task is not None:
+                task.status, task.desired_state, task.last_error = "finished", "stopped", None
+        log.info("task %s: end of file, %d events", worker.task_id, worker.events)
 
     def remove(self, task_id: str) -> None:
         with self._lock:
@@ -141,9 +156,10 @@ class TaskManager:
             workers, self._workers = list(self._workers.values()), {}
         for w in workers:
             w.stop()
-        if workers:
+        stopped = [w.task_id for w in workers if w.state != "finished"]
+        if stopped:
             with self.ctx.db.session() as s:
-                for task in s.query(Task).filter(Task.id.in_([w.task_id for w in workers])):
+                for task in s.query(Task).filter(Task.id.in_(stopped)):
                     task.status = "stopped"
 
     # -- schedules ---------------------------------------------------------------------
@@ -194,6 +210,10 @@ class TaskManager:
             "error": worker.error,
             "events": worker.events,
             "frames": worker.analyzer.stats.frames,
+            # Frames out of the decoder and the source time reached: the
+            # progress of a recorded-file analysis against the file's length.
+            "decoded": health.decoded if health else 0,
+            "position_s": health.last_frame_pts if health else None,
             "source": health.model_dump(mode="json") if health else None,
         }
 

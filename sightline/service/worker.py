@@ -7,6 +7,11 @@ instead of memory growing or the stream backing up. Recorded files played as
 a camera (the demo) are paced to real time from their frame pts, so a looped
 file behaves like a live stream instead of being decoded as fast as the CPU
 allows.
+
+A file played once (``loop`` off: recorded-file analysis) is different: it
+is decoded as fast as the CPU allows, and when it ends the worker's state
+becomes ``finished`` and ``on_finished`` is called, instead of the task
+looking as if it were still running.
 """
 
 from __future__ import annotations
@@ -59,7 +64,8 @@ def _from_reader(reader: SourceReader, stop: threading.Event) -> Iterator[Frame]
 
 class TaskWorker:
     """Runs one task until stopped. ``state`` is one of starting, running,
-    stopped, error; ``error`` says why a task stopped by itself."""
+    stopped, error, finished (a file played once reached its end); ``error``
+    says why a task stopped by itself."""
 
     def __init__(
         self,
@@ -70,13 +76,16 @@ class TaskWorker:
         on_events: EventHandler,
         realtime: bool = True,
         queue_size: int = 4,
+        on_finished: Callable[[TaskWorker], None] | None = None,
     ) -> None:
         self.task_id = task_id
         self.source_config = source
         self.images = ImageCollector()
         self.analyzer = Analyzer(config, detector, evidence=self.images)
         self._on_events = on_events
-        self._realtime = realtime and not source.is_live
+        # Pacing makes a looped file stand in for a live camera; a file analysed once has no such need.
+        self._realtime = realtime and not source.is_live and source.loop
+        self._on_finished = on_finished
         self._queue_size = queue_size
         self._stop = threading.Event()
         self._source: AvSource | None = None
@@ -111,7 +120,7 @@ class TaskWorker:
         if self._source is not None:
             self._source.close()
         self._thread.join(timeout)
-        if self.state != "error":
+        if self.state not in ("error", "finished"):
             self.state = "stopped"
 
     def _frames(self) -> Iterable[Frame]:
@@ -137,6 +146,10 @@ class TaskWorker:
                 health = self.health
                 if health is not None and health.error:
                     self.state, self.error = "error", health.error
+                elif health is not None and health.state == "ended":
+                    self.state = "finished"
+                    if self._on_finished is not None:
+                        self._on_finished(self)
         except Exception as exc:  # keep serving: the API shows the task's error
             self.state = "error"
             self.error = f"task {self.task_id!r} on camera {self.camera_id!r} stopped: {exc}"

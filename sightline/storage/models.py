@@ -62,7 +62,7 @@ EVENT_STATUSES = ("pending", "true", "false", "ignored")
 HAZARD_STATES = ("reported", "rectifying", "verifying", "accepted")
 ROLES = ("admin", "operator", "reviewer", "viewer")
 TASK_DESIRED_STATES = ("running", "stopped")
-TASK_STATUSES = ("created", "starting", "running", "stopping", "stopped", "error")
+TASK_STATUSES = ("created", "starting", "running", "stopping", "stopped", "error", "finished")
 SUBSCRIPTION_KINDS = ("webhook", "mqtt")
 DELIVERY_STATUSES = ("pending", "delivered", "failed", "dead")
 EVENT_OUTCOMES = ("passed", "blocked")  # what the strategy chain decided (P1, P2)
@@ -448,4 +448,34 @@ class ErrorLibraryEntry(Base):
     crop_blob: Mapped[str | None] = mapped_column(String(BLOB_KEY_LEN))
     note: Mapped[str] = mapped_column(Text, default="")
     created_by: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Video(Base):
+    """An uploaded recording (T1 recorded-file analysis), stored whole or not at all.
+
+    The file lies at ``videos/<sha256>.<extension>`` under the data directory
+    (content-addressed: the same upload twice is one file); the row is written
+    only after the file passed its checks and was moved into place. Analysis
+    runs through a file camera ``video-<sha256[:16]>`` in the video's
+    department, so tasks, events and department scoping work as for any camera.
+    """
+
+    __tablename__ = "videos"
+    __table_args__ = (Index("ix_videos_department", "department"),)
+
+    id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)  # the sha256, hex
+    filename: Mapped[str] = mapped_column(String(255))  # as uploaded, for people
+    content_type: Mapped[str] = mapped_column(String(100))
+    extension: Mapped[str] = mapped_column(String(16))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    container: Mapped[str] = mapped_column(String(100))
+    codec: Mapped[str] = mapped_column(String(50))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    fps: Mapped[float | None] = mapped_column(Double)
+    frames: Mapped[int] = mapped_column(Integer)
+    duration_s: Mapped[float] = mapped_column(Double)
+    department: Mapped[str | None] = mapped_column(String(100))
+    uploaded_by: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

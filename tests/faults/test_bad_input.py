@@ -2,11 +2,11 @@
 that takes a body, broken media as camera sources, and config files with
 every kind of error.
 
-The API has no file-upload route yet (images and videos reach Sightline as
-camera sources or files on disk), so "malformed images" and "truncated
-videos" are tested as sources, and the upload-style attacks (wrong content
-type, huge or broken bodies) on every route that accepts a request body.
-Each must answer a clear 4xx and store nothing.
+Broken media as camera sources are tested here; uploaded media (malformed
+images, truncated videos, huge uploads to the upload routes) in
+test_bad_uploads.py. The upload-style attacks (wrong content type, huge or
+broken bodies) run on every route that accepts a request body, the upload
+routes included. Each must answer a clear 4xx and store nothing.
 """
 
 from __future__ import annotations

@@ -69,6 +69,13 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("DELETE", "/api/tasks/{task_id}"): "operator",
     ("POST", "/api/tasks/{task_id}/start"): "operator",
     ("POST", "/api/tasks/{task_id}/stop"): "operator",
+    # uploads: recorded-file and image analysis
+    ("GET", "/api/videos"): "viewer",
+    ("POST", "/api/videos"): "operator",
+    ("GET", "/api/videos/{video_id}"): "viewer",
+    ("DELETE", "/api/videos/{video_id}"): "operator",
+    ("POST", "/api/videos/{video_id}/analyze"): "operator",
+    ("POST", "/api/images/analyze"): "reviewer",
     # events and review
     ("GET", "/api/event-types"): "viewer",
     ("GET", "/api/events"): "viewer",

@@ -9,6 +9,7 @@ from sightline.api.routers import (
     error_library,
     events,
     hazards,
+    images,
     live,
     stats,
     strategies,
@@ -17,6 +18,7 @@ from sightline.api.routers import (
     tasks,
     ui,
     users,
+    videos,
 )
 
 ROUTERS: list[APIRouter] = [
@@ -25,6 +27,8 @@ ROUTERS: list[APIRouter] = [
     users.router,
     cameras.router,
     tasks.router,
+    videos.router,
+    images.router,
     events.router,
     hazards.router,
     stats.router,

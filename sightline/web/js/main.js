@@ -14,10 +14,12 @@ import * as events from "./events.js";
 import * as eventDetail from "./event_detail.js";
 import * as hazards from "./hazards.js";
 import * as strategies from "./strategies.js";
+import * as uploads from "./uploads.js";
 
 const NAV = [
   ["cameras", "nav.cameras"],
   ["tasks", "nav.tasks"],
+  ["files", "nav.files"],
   ["live", "nav.live"],
   ["events", "nav.events"],
   ["hazards", "nav.hazards"],
@@ -27,6 +29,7 @@ const NAV = [
 const ROUTES = [
   [/^cameras$/, cameras.render],
   [/^tasks$/, tasks.render],
+  [/^files$/, uploads.render],
   [/^live$/, live.render],
   [/^events$/, events.render],
   [/^events\/([^/]+)$/, eventDetail.render],

@@ -32,6 +32,7 @@ TABLES = {
     "subscriptions",
     "tasks",
     "users",
+    "videos",
 }
 
 
@@ -41,7 +42,7 @@ def test_migrations_build_the_models_schema_with_no_drift(fresh_db_url: str) -> 
         assert db.current_revision() is None
         db.upgrade()
         db.upgrade()  # idempotent
-        assert db.current_revision() == db.head_revision() == "0003"
+        assert db.current_revision() == db.head_revision() == "0004"
         assert set(db.table_names()) == TABLES
         assert db.drift() == []  # `alembic check`: autogenerate finds nothing to do
         db.downgrade("base")

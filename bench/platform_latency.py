@@ -32,11 +32,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 from sqlalchemy import insert
 
 from sightline.api.context import AppContext
 from sightline.api.factory import build_app
+from sightline.api.threaded import ThreadedServer
 from sightline.auth.users import ensure_first_admin
 from sightline.core.event import Event
 from sightline.delivery.store import SubscriptionStore
@@ -56,25 +56,6 @@ def _events_search_module() -> Any:
     return module
 
 
-class Server:
-    """uvicorn in a thread on a free port."""
-
-    def __init__(self, app: Any) -> None:
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> str:
-        self.thread.start()
-        while not self.server.started:
-            time.sleep(0.05)
-        port = self.server.servers[0].sockets[0].getsockname()[1]
-        return f"http://127.0.0.1:{port}"
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-
-
 def login(client: httpx.Client) -> None:
     r = client.post("/api/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD})
     r.raise_for_status()
@@ -91,7 +72,7 @@ def api_search(n_events: int, n_queries: int, seed: int) -> None:
         with ctx.db.connect() as conn:
             for i in range(0, len(rows), 5000):
                 conn.execute(insert(EventRow), rows[i : i + 5000])
-        with Server(build_app(ctx)) as url, httpx.Client(base_url=url, timeout=30) as client:
+        with ThreadedServer(build_app(ctx)) as url, httpx.Client(base_url=url, timeout=30) as client:
             login(client)
             page = client.get("/api/events", params={"limit": es.PAGE, "with_total": "false"}).json()
             cursors = []

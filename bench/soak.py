@@ -33,11 +33,11 @@ from typing import Any
 import cv2
 import httpx
 import numpy as np
-import uvicorn
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from sightline.api.threaded import ThreadedServer  # noqa: E402
 from sightline.core.event import BoundingBox, Event  # noqa: E402
 from sightline.delivery import SubscriptionStore  # noqa: E402
 from sightline.service.demo import DEMO_TASK_ID, DEMO_VIDEO  # noqa: E402
@@ -88,22 +88,6 @@ class Receiver:
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-
-
-class ApiServer:
-    def __init__(self, app: Any) -> None:
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def start(self) -> str:
-        self.thread.start()
-        while not self.server.started:
-            time.sleep(0.05)
-        return f"http://127.0.0.1:{self.server.servers[0].sockets[0].getsockname()[1]}"
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
 
 
 def add_cameras(platform: Platform, n: int, fps: float) -> list[str]:
@@ -236,7 +220,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     receiver = Receiver()
     SubscriptionStore(platform.ctx.db).create(name="soak", kind="webhook", url=receiver.url)
     add_cameras(platform, args.cameras, args.fps)
-    api = ApiServer(platform.app)
+    api = ThreadedServer(platform.app)
     base_url = api.start()
     r = httpx.post(
         f"{base_url}/api/auth/login",

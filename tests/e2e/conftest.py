@@ -15,9 +15,6 @@ page's console log in its tmp dir.
 from __future__ import annotations
 
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,18 +47,11 @@ class Service:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    uvicorn = pytest.importorskip("uvicorn")
     from sightline.api.context import AppContext
     from sightline.api.factory import build_app
-    from sightline.api.routers import ui
+    from sightline.api.threaded import ThreadedServer
     from sightline.auth.users import ensure_first_admin
     from sightline.config.analysis import DetectorConfig
     from sightline.core.event import Event
@@ -87,28 +77,17 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     ctx.tasks = manager
     ensure_first_admin(ctx.db, ADMIN_USER, ADMIN_PASSWORD)
     app = build_app(ctx)
-    # Until sightline/api/routers/__init__.py lists the UI router, add it here.
-    if not any(getattr(r, "path", None) == "/api/i18n" for r in app.routes):
-        app.include_router(ui.router)
 
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=3)
-    )
-    thread = threading.Thread(target=server.run, name="uvicorn-e2e", daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the service did not start within 30 s")
-        time.sleep(0.05)
+    server = ThreadedServer(app)
+    try:
+        base = server.start(timeout=30)
+    except RuntimeError as err:
+        pytest.fail(f"the service did not start: {err}")
     assert httpx.get(f"{base}/api/i18n?lang=en", timeout=5).status_code == 200
     try:
         yield Service(base=base, ctx=ctx, manager=manager)
     finally:
-        server.should_exit = True
-        thread.join(15)
+        server.stop()
         manager.stop_all()
         dispatcher.stop()
 

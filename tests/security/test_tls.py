@@ -6,16 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import socket
 import ssl
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -23,6 +19,7 @@ from cryptography.x509.oid import NameOID
 
 from sightline.api.context import AppContext
 from sightline.api.factory import build_app
+from sightline.api.threaded import ThreadedServer
 from sightline.cli import main
 from sightline.security.tls import TlsConfigError, TlsFiles, resolve_tls
 
@@ -58,31 +55,16 @@ def _self_signed(folder: Path, name: str = "server") -> TlsFiles:
     return files
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def https_server(ctx: AppContext, tmp_path: Path) -> Iterator[tuple[str, TlsFiles]]:
     made = _self_signed(tmp_path)
     files = resolve_tls(str(made.cert), str(made.key), environ={})
     assert files is not None
-    port = _free_port()
-    config = uvicorn.Config(
-        build_app(ctx), host="127.0.0.1", port=port, log_level="warning", **files.uvicorn_options()
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert server.started, "uvicorn did not start"
-    yield f"https://127.0.0.1:{port}", files
-    server.should_exit = True
-    thread.join(timeout=10)
+    server = ThreadedServer(build_app(ctx), **files.uvicorn_options())
+    url = server.start(timeout=10)
+    assert url.startswith("https://127.0.0.1:")
+    yield url, files
+    server.stop()
 
 
 def test_serves_https_with_the_configured_certificate(

@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
-import uvicorn
 from fastapi import FastAPI
 from paho.mqtt.enums import CallbackAPIVersion
 
+from sightline.api.threaded import ThreadedServer
 from sightline.delivery.webhook import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verify_signature
 
 
@@ -226,35 +226,15 @@ class Mosquitto:
 # -- uvicorn --------------------------------------------------------------------------------
 
 
-class LiveServer:
+class LiveServer(ThreadedServer):
     """A FastAPI app served by uvicorn in a thread (real HTTP streaming for SSE)."""
 
     def __init__(self, app: FastAPI) -> None:
-        self.port = free_tcp_port()
-        config = uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=self.port,
-            log_level="warning",
-            lifespan="off",
-            timeout_graceful_shutdown=1,
-        )
-        self.server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self.server.run, daemon=True)
+        super().__init__(app, lifespan="off", timeout_graceful_shutdown=1)
 
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> LiveServer:
-        self._thread.start()
-        if not wait_for(lambda: self.server.started, 10):
-            raise RuntimeError("uvicorn did not start")
+    def start(self, timeout: float = 10.0) -> LiveServer:  # type: ignore[override]
+        super().start(timeout)
         return self
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self._thread.join(10)
 
 
 class Listener:

@@ -53,16 +53,6 @@ def measure(
     return record
 
 
-def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:
-    """True as soon as ``condition()`` holds; False once ``timeout`` seconds passed."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(interval)
-    return condition()
-
-
 # -- process figures ------------------------------------------------------------------
 
 

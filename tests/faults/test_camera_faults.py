@@ -25,8 +25,8 @@ from tests.faults.conftest import (
     never_answer,
     send_garbage,
     trickle_headers,
-    wait_until,
 )
+from tests.polling import wait_for
 
 FAST_OPEN = {"analyzeduration": "1000000"}
 RESUME_LIMIT_S = 10.0
@@ -75,18 +75,18 @@ def test_rtsp_server_dies_and_returns_each_stream_resumes_within_10_s(
         r.start()
     log = FrameLog(readers).start()
     try:
-        assert wait_until(lambda: all(log.count(r.source.config.camera_id) >= 5 for r in readers), 30), {
+        assert wait_for(lambda: all(log.count(r.source.config.camera_id) >= 5 for r in readers), 30), {
             r.source.config.camera_id: r.health for r in readers
         }
         with HealthWatch([other]) as watch:
             killed = time.monotonic()
             affected_server.stop()  # SIGKILL: no TEARDOWN, sockets just close
-            assert wait_until(lambda: all(r.health.state in ("offline", "connecting") for r in affected), 10)
+            assert wait_for(lambda: all(r.health.state in ("offline", "connecting") for r in affected), 10)
             down_errors = [r.health.error for r in affected]
             time.sleep(max(0.0, OUTAGE_S - (time.monotonic() - killed)))
             affected_server.start()
             back = time.monotonic()
-            assert wait_until(
+            assert wait_for(
                 lambda: all(log.first_after(r.source.config.camera_id, back) for r in affected),
                 RESUME_LIMIT_S + 5,
             ), {r.source.config.camera_id: r.health for r in affected}
@@ -161,12 +161,12 @@ def test_garbage_and_endless_handshakes_are_cut_off_without_blocking_others(
                     reported[r.source.config.camera_id] = time.monotonic() - started
             return len(reported) == len(bad)
 
-        assert wait_until(all_reported, open_timeout + 5, interval=0.02), {
+        assert wait_for(all_reported, open_timeout + 5, interval=0.02), {
             r.source.config.camera_id: r.health for r in bad
         }
         healths: dict[str, SourceHealth] = {r.source.config.camera_id: r.health for r in bad}
         # Each keeps retrying (a camera may be fixed), each try bounded by the timeout.
-        assert wait_until(lambda: all(c.connections >= 2 for c in cams.values()), open_timeout + 8)
+        assert wait_for(lambda: all(c.connections >= 2 for c in cams.values()), open_timeout + 8)
         window_end = time.monotonic()
         good_gap = log.max_gap("good", started + 1.0, window_end)
         t0 = time.monotonic()

@@ -26,10 +26,10 @@ from sightline.api.context import AppContext
 from sightline.delivery import SubscriptionStore, start_delivery
 from sightline.storage.models import Delivery, EventRow
 from sightline.storage.types import from_unix
-from tests.faults.conftest import wait_until
 from tests.faults.ingest_child import SETTINGS
 from tests.integration.delivery.helpers import SECRET
 from tests.integration.delivery.servers import Receiver, ReceiverState
+from tests.polling import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 MIN_ACKED = 150
@@ -90,7 +90,7 @@ def test_kill_9_during_ingestion_loses_no_acknowledged_event_or_delivery(
 
     child = start_child(data, crash_db_url, acked_file)
     try:
-        ok = wait_until(lambda: len(acked_ids(acked_file)) >= MIN_ACKED and len(state.processed) >= 20, 60)
+        ok = wait_for(lambda: len(acked_ids(acked_file)) >= MIN_ACKED and len(state.processed) >= 20, 60)
         assert ok, (
             f"child acknowledged {len(acked_ids(acked_file))} events, receiver got {len(state.processed)}"
         )
@@ -115,10 +115,10 @@ def test_kill_9_during_ingestion_loses_no_acknowledged_event_or_delivery(
             with ctx.db.session() as s:
                 return {d.event_id: d.status for d in s.query(Delivery)}
 
-        everything = wait_until(lambda: expected_keys <= set(state.processed), 60)
+        everything = wait_for(lambda: expected_keys <= set(state.processed), 60)
         recovered_s = time.monotonic() - killed_at
         # The receiver has them all; the dispatcher records "delivered" right after.
-        recorded = wait_until(lambda: set(statuses().values()) == {"delivered"}, 10)
+        recorded = wait_for(lambda: set(statuses().values()) == {"delivered"}, 10)
         final = statuses()
         missing_blobs = [e for e in acked if not _frame_ok(ctx, e)]
     finally:

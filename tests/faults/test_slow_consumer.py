@@ -19,9 +19,10 @@ from fastapi import FastAPI
 
 from sightline.api.context import AppContext
 from sightline.delivery.bus import EventBus
-from tests.faults.conftest import rss_bytes, wait_until
+from tests.faults.conftest import rss_bytes
 from tests.integration.delivery.conftest import _authenticate
 from tests.integration.delivery.servers import LiveServer
+from tests.polling import wait_for
 
 N_EVENTS = 100_000
 PAYLOAD = "x" * 1000
@@ -53,7 +54,7 @@ def test_slow_consumers_keep_memory_bounded(tmp_path: object, measure: Callable[
     sse.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     try:
         sse.sendall(b"GET /api/live/events HTTP/1.1\r\nHost: x\r\nX-Test-Role: viewer\r\n\r\n")
-        assert wait_until(lambda: bus.subscriber_count == 2, 5)
+        assert wait_for(lambda: bus.subscriber_count == 2, 5)
         for i in range(2_000):  # warm-up: allocator pools, first queue fills
             bus.publish(_event(i))
         gc.collect()

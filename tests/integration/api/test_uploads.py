@@ -5,7 +5,6 @@ picture comes back with its detections. Bad uploads are tests/faults/test_bad_up
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from sightline.storage import EventQuery
 from sightline.storage.models import Camera, Task
 from tests.integration.api.api_helpers import FakeTasks, audit_actions
 from tests.integration.api.conftest import Api
+from tests.polling import wait_for
 from tests.upload_media import clip
 
 MP4 = {"Content-Type": "video/mp4"}
@@ -29,15 +29,6 @@ def short_mp4(tmp_path_factory: pytest.TempPathFactory) -> bytes:
 
 def upload(api: Api, data: bytes, role: str = "operator", name: str = "walk.mp4") -> Any:
     return api.as_(role).post(f"/api/videos?filename={name}", content=data, headers=MP4)
-
-
-def wait_for(cond: Callable[[], bool], timeout: float = 120.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.3)
-    return False
 
 
 def test_upload_stores_the_file_once_and_lists_it(api: Api, ctx: AppContext, short_mp4: bytes) -> None:
@@ -121,7 +112,7 @@ def test_a_real_analysis_runs_to_the_end_once_and_stores_events(
         def analysis() -> Any:
             return api.as_("viewer").get(f"/api/videos/{video_id}").json()["analyses"][0]
 
-        assert wait_for(lambda: analysis()["status"] in ("finished", "error")), analysis()
+        assert wait_for(lambda: analysis()["status"] in ("finished", "error"), 120), analysis()
         final = analysis()
         assert final["status"] == "finished" and final["progress"] == 1.0, final
         assert final["frames_done"] == 60 and final["events"] > 0, final

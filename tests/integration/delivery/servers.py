@@ -16,10 +16,8 @@ import socket
 import subprocess
 import tempfile
 import threading
-import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -30,22 +28,13 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from sightline.api.threaded import ThreadedServer
 from sightline.delivery.webhook import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verify_signature
+from tests.polling import wait_for
 
 
 def free_tcp_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 10.0, interval: float = 0.02) -> bool:
-    """Bounded polling: True as soon as ``condition()`` holds, False after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(interval)
-    return condition()
 
 
 # -- webhook receiver ----------------------------------------------------------------

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import errno
 import socket
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,15 +18,7 @@ from sightline.service.demo import DEMO_TASK_ID, seed_demo
 from sightline.service.tasks import TaskManager
 from sightline.storage import EventQuery
 from sightline.storage.models import Camera, Task
-
-
-def wait_for(cond: Callable[[], bool], timeout: float = 60.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.2)
-    return False
+from tests.polling import wait_for
 
 
 @pytest.fixture
@@ -48,7 +39,7 @@ def test_demo_task_stores_events_with_images(platform: tuple[AppContext, TaskMan
     seen: list[Event] = []
     manager.after_store.append(seen.append)
     manager.start_all()
-    assert wait_for(lambda: len(seen) >= 2), manager.status(DEMO_TASK_ID)
+    assert wait_for(lambda: len(seen) >= 2, 60), manager.status(DEMO_TASK_ID)
     page = ctx.events.search(EventQuery(limit=10, order="asc"))
     assert page.total >= 2
     first = page.items[0]
@@ -65,7 +56,7 @@ def test_demo_task_stores_events_with_images(platform: tuple[AppContext, TaskMan
 def test_stop_and_change_without_restart(platform: tuple[AppContext, TaskManager]) -> None:
     ctx, manager = platform
     manager.start_all()
-    assert wait_for(lambda: manager.status(DEMO_TASK_ID).get("frames", 0) > 0)
+    assert wait_for(lambda: manager.status(DEMO_TASK_ID).get("frames", 0) > 0, 60)
     with ctx.db.session() as s:
         s.get(Task, DEMO_TASK_ID).desired_state = "stopped"  # type: ignore[union-attr]
     manager.apply(DEMO_TASK_ID)
@@ -77,7 +68,7 @@ def test_stop_and_change_without_restart(platform: tuple[AppContext, TaskManager
         task.config = {**task.config, "rules": []}
         task.desired_state = "running"
     manager.apply(DEMO_TASK_ID)
-    assert wait_for(lambda: manager.status(DEMO_TASK_ID).get("frames", 0) > 30)
+    assert wait_for(lambda: manager.status(DEMO_TASK_ID).get("frames", 0) > 30, 60)
     worker = manager._workers[DEMO_TASK_ID]
     assert worker.analyzer.rules == []
 
@@ -135,7 +126,7 @@ def test_disk_full_keeps_the_event(
     seen: list[Event] = []
     manager.after_store.append(seen.append)
     manager.start_all()
-    assert wait_for(lambda: len(seen) >= 1)
+    assert wait_for(lambda: len(seen) >= 1, 60)
     stored = ctx.events.get(seen[0].id)
     assert stored is not None
     assert stored.snapshot.frame is None
@@ -160,7 +151,7 @@ def test_schedule_starts_and_stops_the_task_at_its_window(platform: tuple[AppCon
     assert manager.status(DEMO_TASK_ID)["reason"] == "outside its schedule"
     assert manager.apply_schedules(monday_0759) == []
     assert manager.apply_schedules(monday_0800) == [DEMO_TASK_ID]
-    assert wait_for(lambda: manager.status(DEMO_TASK_ID).get("frames", 0) > 0)
+    assert wait_for(lambda: manager.status(DEMO_TASK_ID).get("frames", 0) > 0, 60)
     assert manager.apply_schedules(monday_0800) == []  # already running: left alone
     assert manager.apply_schedules(monday_1800) == [DEMO_TASK_ID]
     assert manager.status(DEMO_TASK_ID)["state"] == "waiting"

@@ -192,7 +192,9 @@ class StrategyCenter:
     ) -> Iterator[StoredOutcome]:
         cameras = list(spec.cameras)
         if where.camera_id is not None:
-            cameras = [where.camera_id] if not cameras or where.camera_id in cameras else ["\x00none"]
+            if cameras and where.camera_id not in cameras:
+                return iter(())  # the strategy is not bound to that camera: nothing to replay
+            cameras = [where.camera_id]
         query = EventQuery(
             camera_ids=cameras,
             types=[] if all_types else list(spec.event_types),

@@ -124,7 +124,8 @@ class AvSource:
 
     ``sleep(seconds)`` waits between reconnect attempts (default: a wait
     that :meth:`close` interrupts), ``rand()`` draws the back-off jitter in
-    [0, 1), ``wall_clock()`` stamps ``Frame.wall_time`` and ``monotonic()``
+    [0, 1), ``wall_clock()`` stamps ``Frame.wall_time`` (for a file played once:
+    its open time + pts) and ``monotonic()``
     measures stalls and outages.
     """
 
@@ -149,6 +150,11 @@ class AvSource:
         self._timeline = PtsTimeline(live=config.is_live, monotonic=monotonic)
         self._sampler = PtsSampler(config.target_fps)
         self._seq = 0
+        # A recorded file played once is decoded faster (or slower) than real
+        # time: its frames are stamped open time + pts, so the time windows of
+        # rules and strategies see the recording's own clock, not decode speed.
+        self._recorded = not config.is_live and not config.loop
+        self._file_epoch: float | None = None
         self._gen: Generator[Frame, None, None] | None = None
         self._last_packet_mono = 0.0
         self._owner: int | None = None
@@ -328,6 +334,8 @@ class AvSource:
         # Nominal frame spacing: steps the timeline across frames without pts.
         frame_duration = 1.0 / float(rate) if rate and 0 < float(rate) < 1000 else None
         self._timeline.new_run(frame_duration)
+        if self._recorded and self._file_epoch is None:
+            self._file_epoch = self._wall()
         self._health.connected(cc.width, cc.height, cc.name)
         self._last_packet_mono = self._mono()
         log.info(
@@ -362,7 +370,7 @@ class AvSource:
                     camera_id=cfg.camera_id,
                     seq=self._seq,
                     pts=pts,
-                    wall_time=wall,
+                    wall_time=wall if self._file_epoch is None else self._file_epoch + pts,
                     image=self._to_bgr(vf),
                     keyframe=bool(vf.key_frame),
                 )

@@ -479,3 +479,14 @@ class Video(Base):
     department: Mapped[str | None] = mapped_column(String(100))
     uploaded_by: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ServerSetting(Base):
+    """Small facts about this installation, by name. ``key_check`` ties the
+    database to its server key (:mod:`sightline.security.startup`): a fingerprint
+    derived from the key, never the key itself."""
+
+    __tablename__ = "server_settings"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))

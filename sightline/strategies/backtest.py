@@ -20,7 +20,7 @@ How it counts:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -98,6 +98,19 @@ def _quality(outcomes: list[tuple[bool, Review]]) -> Quality:
     )
 
 
+def _in_time_order(history: Iterable[StoredOutcome]) -> Iterator[StoredOutcome]:
+    """``history`` as given, which must be in wall-time order (the event store
+    pages it so): streamed, never held whole, so a back-test over 200,000
+    events with their crops does not need them all in memory at once."""
+    last = float("-inf")
+    for stored in history:
+        wall_time = stored.raw.event.wall_time
+        if wall_time < last:
+            raise ValueError(f"back-test history must be in wall-time order ({wall_time} came after {last})")
+        last = wall_time
+        yield stored
+
+
 def backtest(
     history: Iterable[StoredOutcome],
     live: StrategySpec | None,
@@ -118,8 +131,7 @@ def backtest(
     )
     draft_outcomes: list[tuple[bool, Review]] = []
     live_outcomes: list[tuple[bool, Review]] = []
-    # sorted() is stable: events at the same wall time keep their stored order.
-    for stored in sorted(history, key=lambda s: s.raw.event.wall_time):
+    for stored in _in_time_order(history):
         event = stored.raw.event
         recent.record(event)
         live_passed, live_blocked_by = stored.live_passed, stored.live_blocked_by

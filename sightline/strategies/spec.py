@@ -17,11 +17,13 @@ A strategy in YAML::
 from __future__ import annotations
 
 import json
+import reprlib
 from collections.abc import Mapping, Sequence
 from importlib import resources
 from typing import Annotated, Any
 
 import yaml
+import yaml.composer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import ErrorDetails
 
@@ -109,11 +111,29 @@ class StrategySpec(BaseModel):
         return event_type in self.event_types and (not self.cameras or camera_id in self.cameras)
 
 
+_TOO_DEEP = "strategy is nested too deeply; a strategy is a flat list of elements"
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """SafeLoader without anchors/aliases: a few lines of ``&a [*a, *a]`` expand to
+    gigabytes (the "billion laughs"), and a strategy never needs them."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not allowed in a strategy; write the value out", mark
+            )
+        return super().compose_node(parent, index)
+
+
 def parse_spec(data: Mapping[str, Any] | str) -> StrategySpec:
     """A validated strategy from a mapping or YAML / JSON text; StrategyError otherwise."""
     if isinstance(data, str):
         try:
-            data = yaml.safe_load(data)
+            data = yaml.load(data, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
+        except RecursionError:
+            raise StrategyError([_TOO_DEEP]) from None
         except yaml.YAMLError as exc:
             where = getattr(exc, "problem_mark", None)
             line = f" at line {where.line + 1}" if where is not None else ""
@@ -123,6 +143,8 @@ def parse_spec(data: Mapping[str, Any] | str) -> StrategySpec:
         raise StrategyError(["a strategy must be a mapping with id, event_types and elements"])
     try:
         return StrategySpec.model_validate(dict(data))
+    except RecursionError:
+        raise StrategyError([_TOO_DEEP]) from None
     except ValidationError as exc:
         raise StrategyError([describe(error, data) for error in exc.errors()]) from None
 
@@ -186,15 +208,26 @@ def _what(error: ErrorDetails, fields: type[BaseModel]) -> str:
     if kind in bounds:
         limit = next(iter(ctx.values()))
         shown = f"{limit:g}" if isinstance(limit, float) else str(limit)
-        return f"must be {bounds[kind]} {shown} (got {error['input']!r})"
+        return f"must be {bounds[kind]} {shown} (got {_shown(error['input'])})"
     if kind == "literal_error":
-        return f"must be one of {ctx.get('expected')} (got {error['input']!r})"
+        return f"must be one of {ctx.get('expected')} (got {_shown(error['input'])})"
     if kind == "string_pattern_mismatch":
-        return f"must be a lower-case slug of letters, digits, - _ . (got {error['input']!r})"
+        return f"must be a lower-case slug of letters, digits, - _ . (got {_shown(error['input'])})"
     if kind == "too_short":
         return f"needs at least {ctx.get('min_length')} item(s)"
     message = str(error["msg"])
     return message.removeprefix("Value error, ")
+
+
+_SHOWN = reprlib.Repr()  # keyword arguments only from Python 3.12
+_SHOWN.maxstring = _SHOWN.maxother = 60
+_SHOWN.maxlist = _SHOWN.maxdict = 4
+_SHOWN.maxlevel = 2
+
+
+def _shown(value: Any) -> str:
+    """A short repr of a rejected value: messages echo input, input can be huge."""
+    return _SHOWN.repr(value)
 
 
 def load_presets() -> list[StrategySpec]:

@@ -14,13 +14,19 @@ The rule for refusals, the same on every router:
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from sightline.api.context import AppContext
+from sightline.api.threaded import ThreadedServer
+from sightline.delivery.bus import EventBus
+from sightline.delivery.webhook import event_json
 from tests.integration.api.api_helpers import FakeTasks, make_event, store_event
+from tests.polling import wait_for
 from tests.security.conftest import add_api_key, add_user, login_headers
 
 EAST_CAMS = ("east-1", "east-2")
@@ -150,3 +156,23 @@ def test_writes_outside_the_departments_are_refused(
 def _ticket_of(client: TestClient, admin: dict[str, str], event_id: str) -> str:
     tickets = client.get("/api/hazards", headers=admin).json()["items"]
     return str(next(t["id"] for t in tickets if t["event_id"] == event_id))
+
+
+def test_the_live_feed_carries_only_the_callers_departments(
+    app: Any, ctx: AppContext, client: TestClient, site: dict[str, dict[str, str]]
+) -> None:
+    ctx.bus = EventBus()
+    h = site["east_user"]
+    assert client.get("/api/live/events", params={"camera_id": "west-1"}, headers=h).status_code == 404
+    with (
+        ThreadedServer(app, lifespan="off", timeout_graceful_shutdown=1) as base_url,
+        httpx.Client(timeout=10) as http,
+        http.stream("GET", f"{base_url}/api/live/events", headers=h) as r,
+    ):
+        assert r.status_code == 200
+        lines = r.iter_lines()
+        assert wait_for(lambda: ctx.bus is not None and ctx.bus.subscriber_count == 1, 5)
+        ctx.bus.publish(event_json(make_event(10, camera_id="west-1")))
+        ctx.bus.publish(event_json(make_event(11, camera_id="east-2")))
+        data = next(line for line in lines if line.startswith("data:"))
+    assert json.loads(data.removeprefix("data:"))["camera_id"] == "east-2"

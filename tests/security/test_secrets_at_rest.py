@@ -90,9 +90,41 @@ def test_plaintext_rows_from_before_are_encrypted_at_the_next_start(ctx: AppCont
         reopened.db.dispose()
 
 
-def test_another_key_cannot_read_them(ctx: AppContext, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_another_key_is_refused_at_start(ctx: AppContext, monkeypatch: pytest.MonkeyPatch) -> None:
     with ctx.db.session() as s:
         s.add(Camera(id="c", name="c", url=URL))
+    url = f"sqlite:///{ctx.data_dir / 'sightline.db'}"
+    monkeypatch.setenv(KEY_ENV, "a-completely-different-key-of-40-characters")
+    with pytest.raises(ServerKeyError, match=r"not the key this database was set up with.*original key"):
+        AppContext.open(ctx.data_dir, url)
+
+    # A lost key file is not silently replaced by a new one ...
+    monkeypatch.delenv(KEY_ENV)
+    key_file = ctx.data_dir / "secret.key"
+    original = key_file.read_bytes()
+    key_file.unlink()
+    with pytest.raises(ServerKeyError, match=r"secret.key is missing.*restore the key file"):
+        AppContext.open(ctx.data_dir, url)
+    assert not key_file.exists()
+
+    # ... and with the original key back, everything reads as before.
+    key_file.write_bytes(original)
+    key_file.chmod(0o600)
+    again = AppContext.open(ctx.data_dir, url)
+    try:
+        with again.db.session() as s:
+            assert s.get(Camera, "c").url == URL  # type: ignore[union-attr]
+    finally:
+        again.db.dispose()
+
+
+def test_without_the_key_check_another_key_still_cannot_decrypt(
+    ctx: AppContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with ctx.db.session() as s:
+        s.add(Camera(id="c", name="c", url=URL))
+    with sqlite3.connect(ctx.data_dir / "sightline.db") as conn:  # as if from before key checks
+        conn.execute("DELETE FROM server_settings")
     monkeypatch.setenv(KEY_ENV, "a-completely-different-key-of-40-characters")
     other = AppContext.open(ctx.data_dir, f"sqlite:///{ctx.data_dir / 'sightline.db'}")
     try:

@@ -35,6 +35,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, HTTPException, Path, Query, Response
 from pydantic import ValidationError
@@ -382,12 +383,29 @@ def _reject_placeholder(url: str, loc: list[str | int]) -> None:
         )
 
 
+_DEFAULT_PORTS = {"rtsp": 554, "rtsps": 322, "http": 80, "https": 443, "rtmp": 1935}
+
+
+def _endpoint(url: str) -> tuple[str, str | None, int | None]:
+    """(scheme, host, port) with the scheme's default port written out."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port or _DEFAULT_PORTS.get(scheme)
+    except ValueError:  # a bad port: never equal to the stored one
+        port = -1
+    return scheme, parts.hostname, port
+
+
 def merge_redacted_url(new: str, stored: str) -> str:
     """``new`` with a ``***`` userinfo replaced by the stored credentials.
 
     A client that edits a camera receives ``rtsp://***@host/path``; sending it
-    back (or a changed host/path with ``***@``) keeps the stored user and
-    password. ``ValueError`` when there are no stored credentials to keep."""
+    back (or a changed path or query with ``***@``) keeps the stored user and
+    password. Only to the same scheme, host and port: otherwise anyone allowed
+    to edit the camera could point it at their own server with ``***@`` and
+    collect the password the camera then sends there. ``ValueError`` when
+    there are no stored credentials to keep or the endpoint changed."""
     m = _USERINFO.match(new)
     if m is None or m.group("userinfo") != "***":
         return new
@@ -396,6 +414,11 @@ def merge_redacted_url(new: str, stored: str) -> str:
         raise ValueError(
             "url holds the redaction placeholder *** but this camera has no stored credentials; "
             "send the real user:password"
+        )
+    if _endpoint(new) != _endpoint(stored):
+        raise ValueError(
+            "url keeps the stored credentials (***) but names another scheme, host or port; "
+            "the stored password is only sent to the server it was given for: send the real user:password"
         )
     return f"{m.group('scheme')}{old.group('userinfo')}@{new[m.end() :]}"
 

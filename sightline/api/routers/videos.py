@@ -107,7 +107,10 @@ def _analyses(ctx: AppContext, session: Session, video: Video) -> list[VideoAnal
         done = video.frames if finished else min(int(live.get("decoded") or 0), video.frames)
         events = live.get("events")
         if not isinstance(events, int):
-            events = int(session.scalar(select(func.count()).where(EventRow.task_id == task.id)) or 0)
+            # camera_id first: a range of ix_events_camera_id_wall_time (the
+            # video's own camera), not a scan of every event for task_id.
+            on_camera = (EventRow.camera_id == task.camera_id) & (EventRow.task_id == task.id)
+            events = int(session.scalar(select(func.count()).where(on_camera)) or 0)
         out.append(
             VideoAnalysisOut(
                 task_id=task.id,
@@ -146,6 +149,21 @@ def video_out(ctx: AppContext, session: Session, video: Video) -> VideoOut:
     )
 
 
+def _visible_copy(principal: Principal, video: Video) -> Video:
+    """The stored video with the uploaded bytes, when the caller may see it.
+
+    Videos are stored once per content; when that one belongs to another
+    department the caller gets 409, never the other department's row (its
+    name, uploader and analyses)."""
+    if principal.departments and video.department not in principal.departments:
+        raise HTTPException(
+            409,
+            "this exact file is already stored for another department; "
+            "ask an admin (without department limits) to analyse it, or upload a re-encoded copy",
+        )
+    return video
+
+
 def _keep(
     ctx: AppContext, principal: Principal, body: ReceivedBody, info: VideoInfo, kind: str, filename: str
 ) -> tuple[VideoOut, bool]:
@@ -153,7 +171,7 @@ def _keep(
     with ctx.db.session() as session:
         existing = session.get(Video, body.sha256)
         if existing is not None:  # the same bytes again: one file, one row
-            return video_out(ctx, session, existing), False
+            return video_out(ctx, session, _visible_copy(principal, existing)), False
     video = Video(
         id=body.sha256,
         filename=filename,
@@ -179,7 +197,10 @@ def _keep(
             audit(ctx, principal, "video.upload", video.id, details, session=session)
     except IntegrityError:  # a concurrent upload of the same bytes won: keep its row and file
         with ctx.db.session() as session:
-            return video_out(ctx, session, load_video(session, principal, body.sha256)), False
+            won = session.get(Video, body.sha256)
+            if won is None:
+                raise
+            return video_out(ctx, session, _visible_copy(principal, won)), False
     except BaseException:
         target.unlink(missing_ok=True)  # no row, so no file either
         raise

@@ -133,10 +133,17 @@ def test_password_is_never_returned_and_redacted_url_keeps_it(api: Api, ctx: App
     assert r.status_code == 200 and SECRET not in r.text
     with ctx.db.session() as s:
         assert s.get(Camera, "gate-1").url == RTSP  # type: ignore[union-attr]
-    # ... also when the host or path changes around the placeholder.
-    api.as_("operator").patch("/api/cameras/gate-1", json={"url": "rtsp://***@10.0.0.6/ch2"})
+    # ... also when the path changes around the placeholder (554 is RTSP's default port) ...
+    r = api.as_("operator").patch("/api/cameras/gate-1", json={"url": "rtsp://***@10.0.0.5/ch2"})
+    assert r.status_code == 200, r.text
     with ctx.db.session() as s:
-        assert s.get(Camera, "gate-1").url == f"rtsp://admin:{SECRET}@10.0.0.6/ch2"  # type: ignore[union-attr]
+        assert s.get(Camera, "gate-1").url == f"rtsp://admin:{SECRET}@10.0.0.5/ch2"  # type: ignore[union-attr]
+    # ... but never to another host, port or scheme: the password would go to that server.
+    for elsewhere in ("rtsp://***@10.66.6.6/ch2", "rtsp://***@10.0.0.5:8554/ch2", "rtsps://***@10.0.0.5/ch2"):
+        r = api.as_("operator").patch("/api/cameras/gate-1", json={"url": elsewhere})
+        assert r.status_code == 422 and "another scheme, host or port" in r.text, (elsewhere, r.text)
+    with ctx.db.session() as s:
+        assert s.get(Camera, "gate-1").url == f"rtsp://admin:{SECRET}@10.0.0.5/ch2"  # type: ignore[union-attr]
     # New credentials replace the old ones.
     r = api.as_("operator").patch("/api/cameras/gate-1", json={"url": "rtsp://root:newpw@10.0.0.6/ch2"})
     assert "newpw" not in r.text and r.json()["url"] == "rtsp://***@10.0.0.6/ch2"
@@ -315,7 +322,7 @@ def test_camera_change_restarts_running_tasks(api: Api, tasks: FakeTasks) -> Non
     tasks.calls.clear()
     api.as_("operator").patch("/api/cameras/gate-1", json={"name": "renamed"})
     assert tasks.calls == []  # nothing the runner uses changed
-    api.as_("operator").patch("/api/cameras/gate-1", json={"url": "rtsp://***@10.0.0.9/x"})
+    api.as_("operator").patch("/api/cameras/gate-1", json={"url": "rtsp://***@10.0.0.5/x"})
     assert tasks.calls == [("apply", "t1")]
 
 

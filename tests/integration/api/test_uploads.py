@@ -52,6 +52,12 @@ def test_upload_stores_the_file_once_and_lists_it(api: Api, ctx: AppContext, sho
     assert api.as_("east_viewer").get("/api/videos").json()["total"] == 0  # uploaded without a department
     assert ("video.upload", video["id"]) in audit_actions(ctx)
 
+    # Another department uploading the same bytes never gets this row (name, uploader, analyses).
+    theirs = upload(api, short_mp4, role="east_operator", name="east.mp4")
+    assert theirs.status_code == 409 and "another department" in theirs.json()["detail"], theirs.text
+    assert "walk.mp4" not in theirs.text
+    assert list((ctx.data_dir / "uploads-tmp").iterdir()) == []
+
 
 def test_analyze_creates_a_run_once_file_task_and_delete_waits_for_it(
     api: Api, ctx: AppContext, tasks: FakeTasks, short_mp4: bytes

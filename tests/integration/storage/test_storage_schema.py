@@ -27,6 +27,7 @@ TABLES = {
     "hazard_tickets",
     "reviews",
     "sessions",
+    "server_settings",
     "strategies",
     "strategy_versions",
     "subscriptions",
@@ -42,7 +43,7 @@ def test_migrations_build_the_models_schema_with_no_drift(fresh_db_url: str) -> 
         assert db.current_revision() is None
         db.upgrade()
         db.upgrade()  # idempotent
-        assert db.current_revision() == db.head_revision() == "0004"
+        assert db.current_revision() == db.head_revision() == "0005"
         assert set(db.table_names()) == TABLES
         assert db.drift() == []  # `alembic check`: autogenerate finds nothing to do
         db.downgrade("base")

@@ -20,14 +20,21 @@ def stored(t: float, eid: str, conf: float, live: bool | None, review: str, **kw
 
 
 HISTORY = [
-    stored(40, "e4", 0.8, False, "true"),  # given out of order on purpose
     stored(0, "e1", 0.9, True, "true"),
     stored(1, "e2", 0.9, True, "false"),  # a duplicate of e1
     stored(5, "x1", 0.9, True, "false", type="line.cross"),  # other type: not counted
     stored(6, "x2", 0.9, True, "false", camera="cam2"),  # other camera: not counted
     stored(20, "e3", 0.3, True, "false"),
+    stored(40, "e4", 0.8, False, "true"),
     stored(60, "e5", 0.9, True, "pending"),
 ]
+
+
+def test_history_out_of_time_order_is_refused() -> None:
+    # The history is streamed (never held whole), so order is the store's job; a
+    # replay in the wrong order would give wrong dedupe/persistence answers.
+    with pytest.raises(ValueError, match="wall-time order"):
+        backtest([HISTORY[3], *HISTORY], None, DRAFT)
 
 
 def test_counts_changed_and_quality() -> None:

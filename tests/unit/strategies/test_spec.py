@@ -132,3 +132,27 @@ def test_presets_load_and_run() -> None:
 def test_json_schema_for_forms() -> None:
     schema = StrategySpec.model_json_schema()
     assert "sightline/dedupe@v1" in str(schema)
+
+
+def test_yaml_alias_bomb_is_refused_without_expanding() -> None:
+    # Nine levels of nine aliases expand to 9**9 (387 million) strings if composed.
+    lines = ['a0: &a0 "lol"']
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 10)]
+    with pytest.raises(StrategyError) as info:
+        parse_spec("\n".join(lines))
+    assert info.value.problems == [
+        "strategy is not valid YAML/JSON at line 2: "
+        "aliases (*name) are not allowed in a strategy; write the value out"
+    ]
+
+
+def test_deep_nesting_is_one_message() -> None:
+    with pytest.raises(StrategyError) as info:
+        parse_spec("[" * 20_000 + "]" * 20_000)
+    assert "nested too deeply" in info.value.problems[0]
+
+
+def test_huge_rejected_value_is_not_echoed_whole() -> None:
+    with pytest.raises(StrategyError) as info:
+        parse_spec(strategy({**DEDUPE, "window_s": -1}, id="x" * 100_000))
+    assert len(str(info.value)) < 400, str(info.value)[:500]

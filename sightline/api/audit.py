@@ -66,7 +66,7 @@ def scrub(value: Any, _depth: int = 0) -> Any:
     if isinstance(value, list | tuple | set | frozenset):
         return [scrub(v, _depth + 1) for v in value]
     if isinstance(value, str):
-        text = redact_url(value) if "@" in value else value
+        text = redact_url(value) if "@" in value or "=" in value else value
         return text if len(text) <= _MAX_STRING else text[:_MAX_STRING] + "…"
     if value is None or isinstance(value, bool | int | float):
         return value

@@ -14,7 +14,9 @@ username. Messages say exactly what to change.
 
 from __future__ import annotations
 
+import os
 import string
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -25,6 +27,31 @@ MIN_LENGTH = 10
 MAX_LENGTH = 1024  # argon2 copes with more; this keeps login requests small
 
 _hasher = PasswordHasher()  # argon2id, RFC 9106 low-memory profile
+
+# Each hash or check holds 64 MiB and a core for ~0.3 s. Unbounded, a burst of
+# parallel sign-ins (the HTTP thread pool has 40 threads) would take gigabytes;
+# so at most one per core runs, the rest wait up to HASH_WAIT_S and are then
+# answered "busy" (HTTP 503), which costs the server nothing.
+HASH_SLOTS = max(2, os.cpu_count() or 2)
+HASH_WAIT_S = 10.0
+_slots = threading.BoundedSemaphore(HASH_SLOTS)
+
+
+class PasswordCheckBusy(RuntimeError):
+    """Every password-hashing slot stayed busy for HASH_WAIT_S."""
+
+    def __init__(self) -> None:
+        super().__init__("the server is busy checking other sign-ins; try again in a few seconds")
+
+
+@contextmanager
+def _hash_slot() -> Iterator[None]:
+    if not _slots.acquire(timeout=HASH_WAIT_S):
+        raise PasswordCheckBusy()
+    try:
+        yield
+    finally:
+        _slots.release()
 
 
 class WeakPassword(ValueError):
@@ -73,15 +100,17 @@ def check_policy(password: str, username: str | None = None) -> None:
 
 def hash_password(password: str) -> str:
     """An argon2id hash (PHC string: algorithm, parameters, salt, digest)."""
-    return _hasher.hash(password)
+    with _hash_slot():
+        return _hasher.hash(password)
 
 
 def verify_password(password_hash: str, password: str) -> bool:
     """True when ``password`` matches; False for a mismatch or an unusable hash."""
-    try:
-        return _hasher.verify(password_hash, password)
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        return False
+    with _hash_slot():
+        try:
+            return _hasher.verify(password_hash, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
 
 
 def needs_rehash(password_hash: str) -> bool:

@@ -229,9 +229,15 @@ class AuthService:
 
     def login(self, ctx: AppContext, username: str, password: str, client: str) -> LoginResult:
         """Check the password and open a session; raises LoginLocked / LoginFailed / AccountDisabled."""
-        retry = self.throttle.retry_after(username, client)
+        retry = self.throttle.begin(username, client)
         if retry is not None:
             raise LoginLocked(retry)
+        try:
+            return self._login(ctx, username, password, client)
+        finally:
+            self.throttle.end(username, client)
+
+    def _login(self, ctx: AppContext, username: str, password: str, client: str) -> LoginResult:
         with ctx.db.session() as session:  # short: no argon2 while holding a connection
             user = find_user(session, username)
         if user is None:
@@ -301,15 +307,18 @@ class AuthService:
     ) -> int:
         """A user changes their own password; their other sessions end. Raises LoginFailed
         for a wrong current password (counted by the throttle) and WeakPassword."""
-        retry = self.throttle.retry_after(principal.name, client)
+        retry = self.throttle.begin(principal.name, client)
         if retry is not None:
             raise LoginLocked(retry)
-        with ctx.db.session() as session:
-            user = session.get(User, principal.subject)
-            stored_hash = user.password_hash if user is not None else ""
-        if user is None or not verify_password(stored_hash, current):
-            self.throttle.failure(principal.name, client)
-            raise LoginFailed()
+        try:
+            with ctx.db.session() as session:
+                user = session.get(User, principal.subject)
+                stored_hash = user.password_hash if user is not None else ""
+            if user is None or not verify_password(stored_hash, current):
+                self.throttle.failure(principal.name, client)
+                raise LoginFailed()
+        finally:
+            self.throttle.end(principal.name, client)
         now = self.now()
         with ctx.db.session() as session:
             row_user = session.get(User, principal.subject)

@@ -15,7 +15,11 @@ Lock-outs grow exponentially: the n-th consecutive lock-out of a key lasts
 after a success (pair key) or ``streak_reset_s`` without a lock-out.
 
 While locked, the password is not even checked — no oracle, no argon2 CPU
-spent. In memory because it is per process and short-lived by nature; a
+spent. Attempts are reserved *before* the slow password check (:meth:`begin` /
+:meth:`end`): otherwise fifty parallel requests would all pass the check
+"fewer than 5 failures so far" and get fifty guesses before the first failure
+is counted. An attempt that would exceed what is left, counting those in
+flight, waits a second. In memory because it is per process and short-lived by nature; a
 restart forgets it, which costs an attacker a restart they cannot cause. The
 table is bounded (stale entries are pruned, then the oldest dropped) so a
 flood of random usernames cannot exhaust memory. Time comes from an injected
@@ -30,6 +34,7 @@ from dataclasses import dataclass, field
 
 from sightline.core.clock import Clock, SystemClock
 
+IN_FLIGHT_WAIT_S = 1.0  # answer to an attempt beyond the budget while others are being checked
 _ADDRESS = "\0address"  # the "username" of per-address entries: no real username contains NUL
 
 
@@ -68,6 +73,7 @@ class LoginThrottle:
         self.streak_reset_s = streak_reset_s
         self.max_entries = max_entries
         self._entries: dict[tuple[str, str], _Entry] = {}
+        self._in_flight: dict[tuple[str, str], int] = {}
         self._lock = threading.Lock()
 
     @staticmethod
@@ -84,6 +90,46 @@ class LoginThrottle:
                 if (entry := self._entries.get(key)) is not None and entry.locked_until > now
             ]
         return max(waits) if waits else None
+
+    def begin(self, username: str, client: str) -> float | None:
+        """Reserve an attempt before checking a password. None: go ahead, and call
+        :meth:`end` afterwards, whatever happens. Else the seconds to wait: a key is
+        locked, or the attempts in flight would use up the failures still allowed."""
+        now = self.clock.now()
+        keys = self._keys(username, client)
+        with self._lock:
+            waits = []
+            for key, limit in keys:
+                entry = self._entries.get(key)
+                if entry is not None and entry.locked_until > now:
+                    waits.append(entry.locked_until - now)
+                    continue
+                recent = 0
+                if entry is not None and not entry.locked_until:
+                    recent = sum(1 for at in entry.failures if at > now - self.window_s)
+                if recent + self._in_flight.get(key, 0) >= limit:
+                    waits.append(IN_FLIGHT_WAIT_S)
+            if waits:
+                return max(waits)
+            for key, _ in keys:
+                self._in_flight[key] = self._in_flight.get(key, 0) + 1
+        return None
+
+    def end(self, username: str, client: str) -> None:
+        """Release what :meth:`begin` reserved (after failure() or success())."""
+        with self._lock:
+            for key, _ in self._keys(username, client):
+                left = self._in_flight.get(key, 0) - 1
+                if left > 0:
+                    self._in_flight[key] = left
+                else:
+                    self._in_flight.pop(key, None)
+
+    def _keys(self, username: str, client: str) -> tuple[tuple[tuple[str, str], int], ...]:
+        return (
+            (self._key(username, client), self.max_failures),
+            ((_ADDRESS, client), self.max_failures_per_address),
+        )
 
     def failure(self, username: str, client: str) -> float | None:
         """Record a wrong password; returns the lock-out in seconds when this one locked a key."""

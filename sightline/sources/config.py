@@ -27,13 +27,29 @@ LIVE_SCHEMES = frozenset({"rtsp", "rtsps", "rtmp", "rtmps", "http", "https", "sr
 _USERINFO_RE = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/?#\s'\"]+)@")
 
 
+# Credentials passed as query parameters: Dahua/Hikvision HTTP snapshot URLs
+# (``?user=admin&password=...``), tokens of cloud gateways (``?token=...``).
+SECRET_PARAM_RE = re.compile(
+    r"(?P<name>(?<=[?&;])(?:password|passwd|pwd|pass|token|access_token|auth|api_?key|key|secret))="
+    r"(?P<value>[^&#\s'\"]*)",
+    re.IGNORECASE,
+)
+
+
 def redact_url(text: str) -> str:
-    """Replace the ``user:password@`` part of every URL in ``text`` with ``***@``.
+    """Replace the ``user:password@`` part of every URL in ``text`` with ``***@``,
+    and the value of secret query parameters (``password=``, ``token=`` ...) with ``***``.
 
     Works on whole messages too, not only on a bare URL, because FFmpeg puts
     the URL into its exception strings.
     """
-    return _USERINFO_RE.sub(lambda m: f"{m.group('scheme')}***@", text)
+    text = _USERINFO_RE.sub(lambda m: f"{m.group('scheme')}***@", text)
+    return SECRET_PARAM_RE.sub(lambda m: f"{m.group('name')}=***" if m.group("value") else m.group(0), text)
+
+
+def secret_params(url: str) -> dict[str, str]:
+    """The secret query parameters of ``url`` (lower-case name -> value)."""
+    return {m.group("name").lower(): m.group("value") for m in SECRET_PARAM_RE.finditer(url)}
 
 
 def url_scheme(url: str) -> str:

@@ -239,14 +239,19 @@ def crash_db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 
 class _FullDiskOs:
     """Stands in for the ``os`` module inside ``sightline.storage.blobs`` when
-    no tmpfs can be mounted: files opened with ``fdopen`` fail with ENOSPC once
-    ``budget`` bytes were written through them, like a full volume."""
+    no tmpfs can be mounted: writes through files opened with ``fdopen`` fail
+    with ENOSPC once the files under ``root`` would exceed ``size`` bytes, like
+    a full volume. Usage is what lies on disk, so deleting files frees space
+    just as on the real tmpfs."""
 
-    def __init__(self, budget: int) -> None:
-        self.budget = budget
+    def __init__(self, root: Path, size: int) -> None:
+        self.root, self.size = root, size
 
     def __getattr__(self, name: str) -> object:
         return getattr(os, name)
+
+    def _used(self) -> int:
+        return sum(p.stat().st_size for p in self.root.rglob("*") if p.is_file())
 
     def fdopen(self, fd: int, mode: str = "r", *args: object, **kw: object) -> object:
         f = os.fdopen(fd, mode, *args, **kw)  # type: ignore[call-overload]
@@ -254,9 +259,9 @@ class _FullDiskOs:
         real_write = f.write
 
         def write(data: bytes) -> int:
-            if len(data) > disk.budget:
+            f.flush()  # so this file's own bytes so far are counted on disk
+            if disk._used() + len(data) > disk.size:
                 raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-            disk.budget -= len(data)
             return int(real_write(data))
 
         f.write = write
@@ -280,7 +285,7 @@ def small_disk(path: Path, size_bytes: int, monkeypatch: pytest.MonkeyPatch) -> 
         mounted = proc.returncode == 0
     if not mounted:
         # SIMULATED: no tmpfs could be mounted here; ENOSPC comes from a patched os.fdopen.
-        monkeypatch.setattr("sightline.storage.blobs.os", _FullDiskOs(size_bytes))
+        monkeypatch.setattr("sightline.storage.blobs.os", _FullDiskOs(path, size_bytes))
     try:
         yield "tmpfs" if mounted else "simulated ENOSPC"
     finally:

@@ -3,10 +3,19 @@ lock-outs, token expiry and revocation — with a scripted clock, no sleeps."""
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from sightline.api.context import AppContext
+from sightline.api.threaded import ThreadedServer
+from sightline.auth import passwords
+from sightline.auth import service as auth_service
+from sightline.auth.passwords import verify_password
 from sightline.core.clock import ManualClock
 from tests.security.conftest import add_api_key, add_user, login_headers
 from tests.security.helpers import password_for
@@ -85,3 +94,44 @@ def test_disabling_a_user_and_revoking_a_key_act_at_once(client: TestClient, ctx
     assert client.delete(f"/api/api-keys/{key_id}", headers=admin).status_code == 204
     assert client.get("/api/cameras", headers={"X-API-Key": key}).status_code == 401
     assert client.get("/api/cameras", headers={"Authorization": f"Bearer {key}"}).status_code == 401
+
+
+def test_parallel_guesses_get_no_more_tries_than_sequential_ones(
+    app: FastAPI, ctx: AppContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Hold every password check until five are in progress at once. Were attempts
+    # counted only after the check, all twenty would be checked (and could guess).
+    add_user(ctx, "pat", "viewer")
+    five_at_once = threading.Barrier(5, timeout=5)
+    checked = []
+
+    def slow_verify(password_hash: str, password: str) -> bool:
+        checked.append(password)
+        five_at_once.wait()
+        return verify_password(password_hash, password)
+
+    monkeypatch.setattr(auth_service, "verify_password", slow_verify)
+    with ThreadedServer(app, lifespan="off") as base_url, httpx.Client(base_url=base_url, timeout=20) as http:
+
+        def guess(i: int) -> int:
+            body = {"username": "pat", "password": f"Guess number {i}"}
+            return http.post("/api/auth/login", json=body).status_code
+
+        with ThreadPoolExecutor(20) as pool:
+            statuses = list(pool.map(guess, range(20)))
+    assert sorted(statuses) == [401] * 5 + [429] * 15, statuses
+    assert len(checked) == 5
+
+
+def test_when_every_hashing_slot_is_busy_sign_in_answers_503(
+    client: TestClient, ctx: AppContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_user(ctx, "bea", "viewer")
+    busy = threading.BoundedSemaphore(1)
+    busy.acquire()  # as if another sign-in held the only slot
+    monkeypatch.setattr(passwords, "_slots", busy)
+    monkeypatch.setattr(passwords, "HASH_WAIT_S", 0.05)
+    r = client.post("/api/auth/login", json={"username": "bea", "password": password_for("bea")})
+    assert r.status_code == 503 and "busy" in r.json()["detail"] and r.headers["Retry-After"] == "5"
+    busy.release()
+    assert _login(client, "bea", password_for("bea")) == 200  # the busy answer was not a failure

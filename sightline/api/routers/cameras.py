@@ -58,6 +58,7 @@ from sightline.api.schemas.common import PATH_ID_PATTERN, Ctx, Operator, QueryTe
 from sightline.core.frame import Frame
 from sightline.events.snapshots import encode_jpeg
 from sightline.sources import AvSource, SourceConfig, redact_url
+from sightline.sources.config import SECRET_PARAM_RE, secret_params
 from sightline.storage.models import Camera, Task
 
 router = APIRouter(tags=["cameras"])
@@ -169,7 +170,7 @@ def camera_out(
         id=camera.id,
         name=camera.name,
         url=redact_url(camera.url),
-        has_credentials=_USERINFO.match(camera.url) is not None,
+        has_credentials=_USERINFO.match(camera.url) is not None or bool(secret_params(camera.url)),
         latitude=camera.latitude,
         longitude=camera.longitude,
         region=camera.region,
@@ -374,7 +375,7 @@ def _new_camera_id(session: Session, name: str) -> str:
 
 def _reject_placeholder(url: str, loc: list[str | int]) -> None:
     m = _USERINFO.match(url)
-    if m is not None and "***" in m.group("userinfo"):
+    if (m is not None and "***" in m.group("userinfo")) or "***" in secret_params(url).values():
         raise unprocessable(
             loc,
             "url holds the redaction placeholder *** instead of credentials; "
@@ -398,29 +399,49 @@ def _endpoint(url: str) -> tuple[str, str | None, int | None]:
 
 
 def merge_redacted_url(new: str, stored: str) -> str:
-    """``new`` with a ``***`` userinfo replaced by the stored credentials.
+    """``new`` with the ``***`` placeholders replaced by the stored credentials:
+    a ``***`` userinfo and ``***`` secret query parameters (``password=***``).
 
     A client that edits a camera receives ``rtsp://***@host/path``; sending it
-    back (or a changed path or query with ``***@``) keeps the stored user and
+    back (or a changed path or query with ``***``) keeps the stored user and
     password. Only to the same scheme, host and port: otherwise anyone allowed
     to edit the camera could point it at their own server with ``***@`` and
     collect the password the camera then sends there. ``ValueError`` when
     there are no stored credentials to keep or the endpoint changed."""
     m = _USERINFO.match(new)
-    if m is None or m.group("userinfo") != "***":
+    keep_userinfo = m is not None and m.group("userinfo") == "***"
+    keep_params = [name for name, value in secret_params(new).items() if value == "***"]
+    if not keep_userinfo and not keep_params:
         return new
-    old = _USERINFO.match(stored)
-    if old is None:
-        raise ValueError(
-            "url holds the redaction placeholder *** but this camera has no stored credentials; "
-            "send the real user:password"
-        )
     if _endpoint(new) != _endpoint(stored):
         raise ValueError(
             "url keeps the stored credentials (***) but names another scheme, host or port; "
             "the stored password is only sent to the server it was given for: send the real user:password"
         )
-    return f"{m.group('scheme')}{old.group('userinfo')}@{new[m.end() :]}"
+    merged = new
+    if m is not None and keep_userinfo:
+        old = _USERINFO.match(stored)
+        if old is None:
+            raise ValueError(
+                "url holds the redaction placeholder *** but this camera has no stored credentials; "
+                "send the real user:password"
+            )
+        merged = f"{m.group('scheme')}{old.group('userinfo')}@{new[m.end() :]}"
+    stored_params = secret_params(stored)
+    missing = [name for name in keep_params if name not in stored_params]
+    if missing:
+        raise ValueError(
+            f"url holds the redaction placeholder *** for {', '.join(missing)} but this camera has no "
+            "stored value for it; send the real value"
+        )
+    return SECRET_PARAM_RE.sub(
+        lambda p: (
+            f"{p.group('name')}={stored_params[p.group('name').lower()]}"
+            if p.group("value") == "***"
+            else p.group(0)
+        ),
+        merged,
+    )
 
 
 def _audit_details(data: dict[str, Any]) -> dict[str, Any]:

@@ -357,3 +357,25 @@ def test_snapshot_of_unreachable_camera_is_a_clear_504(api: Api) -> None:
     r = api.as_("viewer").get("/api/cameras/gone/snapshot", params={"timeout_s": 5})
     assert r.status_code == 504 and "'gone'" in r.json()["detail"] and "not found" in r.json()["detail"]
     assert api.as_("viewer").get("/api/cameras/dead/snapshot", params={"timeout_s": 11}).status_code == 422
+
+
+def test_credentials_in_query_parameters_are_hidden_and_kept(api: Api, ctx: AppContext) -> None:
+    # Dahua/Hikvision HTTP snapshot URLs carry the password as a query parameter.
+    url = f"http://10.0.0.7/cgi-bin/snapshot.cgi?channel=1&user=admin&password={SECRET}"
+    cam = create(api, id="snap", url=url)
+    assert SECRET not in str(cam) and cam["has_credentials"] is True
+    assert cam["url"] == "http://10.0.0.7/cgi-bin/snapshot.cgi?channel=1&user=admin&password=***"
+    # Sending back what the client got, with another channel, keeps the password ...
+    changed = cam["url"].replace("channel=1", "channel=2")
+    r = api.as_("operator").patch("/api/cameras/snap", json={"url": changed})
+    assert r.status_code == 200 and SECRET not in r.text, r.text
+    with ctx.db.session() as s:
+        assert s.get(Camera, "snap").url == url.replace("channel=1", "channel=2")  # type: ignore[union-attr]
+    # ... but not to another host, and not for a parameter that was never stored.
+    r = api.as_("operator").patch("/api/cameras/snap", json={"url": changed.replace("10.0.0.7", "10.6.6.6")})
+    assert r.status_code == 422 and "another scheme, host or port" in r.text
+    r = api.as_("operator").patch("/api/cameras/snap", json={"url": changed + "&token=***"})
+    assert r.status_code == 422 and "no stored value for it" in r.text
+    r = api.as_("operator").post("/api/cameras", json={"name": "x", "url": "http://h/s?pwd=***"})
+    assert r.status_code == 422 and "placeholder" in r.text
+    assert SECRET not in audit_text(ctx)

@@ -160,7 +160,14 @@ def test_set_password_recovers_an_account(run: Run, ctx: AppContext, client: Tes
 def test_list(run: Run, ctx: AppContext) -> None:
     run("users", "create-admin", "--username", "root", env={"SIGHTLINE_ADMIN_PASSWORD": GOOD})
     args = _parser().parse_args(
-        ["users", "list", "--database-url", f"sqlite:///{ctx.data_dir / 'sightline.db'}"]
+        [
+            "users",
+            "list",
+            "--data",
+            str(ctx.data_dir),
+            "--database-url",
+            f"sqlite:///{ctx.data_dir / 'sightline.db'}",
+        ]
     )
     out = io.StringIO()
     assert args.func(args, out=out) == 0

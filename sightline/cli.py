@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections import Counter
@@ -222,6 +223,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
             host=args.host,
             port=args.port,
             log_level="warning",
+            # X-Forwarded-For is believed only from these proxies: the client
+            # address keys login throttling and the audit log.
+            proxy_headers=True,
+            forwarded_allow_ips=args.forwarded_allow_ips,
             **(tls.uvicorn_options() if tls else {}),
         )
     finally:
@@ -257,6 +262,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--allow-remote", action="store_true", help="allow a non-loopback --host")
     s.add_argument("--tls-cert", help="PEM certificate (chain): serve HTTPS (or $SIGHTLINE_TLS_CERT)")
     s.add_argument("--tls-key", help="PEM private key of --tls-cert (or $SIGHTLINE_TLS_KEY)")
+    s.add_argument(
+        "--forwarded-allow-ips",
+        default=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
+        help="comma-separated addresses of reverse proxies whose X-Forwarded-For is trusted "
+        "(default: 127.0.0.1, or $FORWARDED_ALLOW_IPS)",
+    )
     s.set_defaults(func=cmd_serve)
 
     from sightline.auth.cli import add_parser as add_users_parser

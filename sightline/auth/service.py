@@ -142,7 +142,7 @@ class LoginResult:
 
 
 def client_address(conn: HTTPConnection) -> str:
-    """The peer's address (behind a reverse proxy, run uvicorn with --proxy-headers)."""
+    """The peer's address (behind a reverse proxy: its X-Forwarded-For, see serve --forwarded-allow-ips)."""
     return conn.client.host if conn.client is not None else "unknown"
 
 

@@ -27,3 +27,11 @@ _TYPES = [
 ]
 
 EVENT_TYPES: dict[str, EventType] = {t.code: t for t in _TYPES}
+
+
+def check_event_types(codes: list[str]) -> list[str]:
+    """``codes`` when every one is a known event type code; ValueError naming the rest."""
+    unknown = [code for code in codes if code not in EVENT_TYPES]
+    if unknown:
+        raise ValueError(f"unknown event type {', '.join(unknown)}; known: {', '.join(sorted(EVENT_TYPES))}")
+    return codes

@@ -16,16 +16,25 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     from platformdirs import user_data_dir
 
     from sightline.security.audit_chain import verify
-    from sightline.security.keys import ServerKeyError
-    from sightline.security.startup import secure_database
+    from sightline.security.keys import ServerKeyError, load_server_keys
+    from sightline.security.startup import check_key
     from sightline.storage.db import Database, DatabaseError
 
     data_dir = Path(args.data or user_data_dir("sightline"))
     try:
+        # Read-only: no migration, no new key, no re-encryption. A check must
+        # not change what it checks (and may run against a copy or a replica).
         db = Database(args.database_url) if args.database_url else Database.from_env(data_dir)
-        db.upgrade()
-        keys = secure_database(db, data_dir, create_key=False)
+        keys = load_server_keys(data_dir, create=False)
         try:
+            tables = db.table_names()
+            if "audit_records" not in tables:
+                raise DatabaseError(
+                    "this database has no audit log (no audit_records table); "
+                    "point --data or --database-url at the service's database"
+                )
+            if "server_settings" in tables:
+                check_key(db, keys, remember=False)
             with db.session() as session:
                 verdict = verify(session, keys.audit_key)
         finally:

@@ -62,9 +62,10 @@ def key_fingerprint(keys: ServerKeys) -> str:
     return keys.derive(KEY_CHECK_PURPOSE, 16).hex()
 
 
-def check_key(db: Database, keys: ServerKeys) -> None:
+def check_key(db: Database, keys: ServerKeys, *, remember: bool = True) -> None:
     """Refuse ``keys`` when the database was set up with another key; remember
-    them when it was set up with none yet (new, or from before key checks)."""
+    them (unless ``remember`` is False) when it was set up with none yet (new,
+    or from before key checks)."""
     fingerprint = key_fingerprint(keys)
     for _ in range(2):  # a second try when another process wrote the check first
         with db.session() as session:
@@ -78,6 +79,8 @@ def check_key(db: Database, keys: ServerKeys) -> None:
                         "secrets cannot be read and the audit chain cannot be verified"
                     )
                 return
+        if not remember:
+            return
         try:
             with db.session() as session:
                 session.add(ServerSetting(name=KEY_CHECK, value=fingerprint))

@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
+
 from sightline.api.context import AppContext, TaskControl
 from sightline.delivery.hooks import publish_camera_state
 from sightline.storage.models import Camera
@@ -29,7 +31,10 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class CameraState:
     camera_id: str
-    state: str  # a SourceState, or "idle" when no running task reads the camera
+    # a SourceState; "idle" when no running task reads the camera, "disabled"
+    # when an operator switched it off, "removed" once when it was deleted (so
+    # the retained message does not say "online" for a camera that is gone)
+    state: str
     error: str | None
     fps: float | None
 
@@ -65,10 +70,17 @@ class CameraStatePublisher:
         """Publish what changed (or is due a refresh); returns what was published."""
         now = time.monotonic() if now is None else now
         with self.ctx.db.session() as s:
-            camera_ids = [c.id for c in s.query(Camera.id).filter(Camera.enabled.is_(True))]
+            enabled = dict(s.execute(select(Camera.id, Camera.enabled)).tuples().all())
+        states = {
+            camera_id: read_state(camera_id, self.tasks.camera_health(camera_id))
+            if on
+            else CameraState(camera_id, "disabled", None, None)
+            for camera_id, on in enabled.items()
+        }
+        for gone in set(self._last) - set(states):
+            states[gone] = CameraState(gone, "removed", None, None)
         published = []
-        for camera_id in camera_ids:
-            current = read_state(camera_id, self.tasks.camera_health(camera_id))
+        for camera_id, current in states.items():
             previous = self._last.get(camera_id)
             changed = previous is None or (previous[0].state, previous[0].error) != (
                 current.state,
@@ -82,8 +94,8 @@ class CameraStatePublisher:
                     continue
                 self._last[camera_id] = (current, now)
                 published.append(current)
-        for gone in set(self._last) - set(camera_ids):
-            del self._last[gone]
+            if current.state == "removed" and camera_id in self._last and self._last[camera_id][0] is current:
+                del self._last[camera_id]  # said once; a broker that was away misses it (retained stays)
         return published
 
     def _publish_mqtt(self, state: CameraState) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from sightline.service.strategies import start_strategies
 from sightline.service.tasks import TaskManager
 from sightline.storage import RetentionPolicy, RetentionScheduler
 from sightline.storage.models import User
+from sightline.uploads.receive import remove_stale_uploads
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +80,9 @@ def start_platform(
 ) -> Platform:
     ctx = AppContext.open(data_dir, database_url)
     notices = [_first_admin(ctx)]
+    stale = remove_stale_uploads(ctx.data_dir, time.time())
+    if stale:
+        notices.append(f"removed {stale} unfinished upload(s) left by an earlier run")
     if demo and seed_demo(ctx):
         notices.append("first start: added the demo camera 'vtest' and its people task")
     start_strategies(ctx)  # presets on first start; loaded before any task produces an event

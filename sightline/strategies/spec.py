@@ -27,7 +27,7 @@ import yaml.composer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import ErrorDetails
 
-from sightline.core.event_types import EVENT_TYPES
+from sightline.core.event_types import check_event_types
 from sightline.strategies.elements import (
     ELEMENT_CONFIGS,
     ClassFilterConfig,
@@ -85,15 +85,7 @@ class StrategySpec(BaseModel):
     priority: int = Field(default=0, description="Among equally specific strategies the highest wins.")
     elements: list[ElementConfig] = Field(description="The chain, run in order; the first block stops it.")
 
-    @field_validator("event_types")
-    @classmethod
-    def _known_types(cls, codes: list[str]) -> list[str]:
-        unknown = [code for code in codes if code not in EVENT_TYPES]
-        if unknown:
-            raise ValueError(
-                f"unknown event type {', '.join(unknown)}; known: {', '.join(sorted(EVENT_TYPES))}"
-            )
-        return codes
+    _known_types = field_validator("event_types")(check_event_types)
 
     @model_validator(mode="after")
     def _unique_element_ids(self) -> StrategySpec:

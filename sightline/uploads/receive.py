@@ -25,6 +25,7 @@ from pathlib import Path
 from sightline.uploads.errors import UploadRefused
 
 TEMP_PREFIX = "upload-"
+STALE_AFTER_S = 3600.0
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,20 @@ def temp_dir(data_dir: Path) -> Path:
     folder = data_dir / "uploads-tmp"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def remove_stale_uploads(data_dir: Path, now: float, older_than_s: float = STALE_AFTER_S) -> int:
+    """Remove temporary upload files a killed process left behind (its ``finally``
+    never ran); run at start. Only old ones: another process may be receiving."""
+    folder = data_dir / "uploads-tmp"
+    removed = 0
+    if folder.is_dir():
+        for path in folder.glob(TEMP_PREFIX + "*"):
+            with contextlib.suppress(FileNotFoundError):
+                if now - path.stat().st_mtime > older_than_s:
+                    path.unlink()
+                    removed += 1
+    return removed
 
 
 @contextlib.asynccontextmanager

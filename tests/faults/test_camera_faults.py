@@ -194,4 +194,4 @@ def test_garbage_and_endless_handshakes_are_cut_off_without_blocking_others(
     assert all(stopped) and stop_s < open_timeout + 1
     measure("healthy_source_max_gap_s", good_gap, "while four bad cameras were failing")
     assert log.count("good") > 20
-    assert good_gap < 1.0, f"the healthy file source stalled {good_gap:.2f} s"
+    assert good_gap < 1.5, f"the healthy file source stalled {good_gap:.2f} s"  # 0.01 s when quiet

@@ -139,6 +139,9 @@ def test_writes_outside_the_departments_are_refused(
     assert r.status_code == 403 and "every department" in r.json()["detail"]
     assert client.get("/api/events/ev-0000/deliveries", headers=h).status_code == 403
     assert client.get("/api/subscriptions", headers=site["all_user"]).status_code == 200
+    # Prometheus metrics count every department's cameras and events.
+    assert client.get("/metrics", headers=site["east_key"]).status_code == 403
+    assert client.get("/metrics", headers=site["all_user"]).status_code == 200
     # Strategies too: one may apply to every camera, a back-test reads every camera's events.
     spec = {"id": "east-only", "event_types": ["line.cross"], "elements": []}
     r = client.post("/api/strategies", json={"spec": spec}, headers=h)

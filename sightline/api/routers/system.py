@@ -17,9 +17,9 @@ What is measured:
   by state: read from the database when Prometheus scrapes, so they are right
   after a restart and cost nothing between scrapes.
 
-``/metrics`` needs a signed-in caller (viewer or higher): the figures reveal
-camera counts and activity, and C5 allows only health and login without
-authentication. Configure Prometheus with an API key
+``/metrics`` needs a signed-in caller (viewer or higher) without department
+limits: the figures count cameras and events of every department, and C5
+allows only health and login without authentication. Configure Prometheus with an API key
 (``authorization: {type: ..., credentials: ...}`` or an ``X-API-Key`` header).
 """
 
@@ -28,9 +28,9 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -43,8 +43,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sightline import __version__
 from sightline.api.context import AppContext
+from sightline.api.deps import Principal, require_all_departments
 from sightline.api.limits import BodyLimitMiddleware
-from sightline.api.schemas.common import Ctx, Viewer, validation_exception_handler
+from sightline.api.schemas.common import Ctx, validation_exception_handler
 from sightline.sources.config import redact_url
 from sightline.storage import DatabaseError
 from sightline.storage.models import Camera, EventRow, Task
@@ -52,6 +53,9 @@ from sightline.storage.models import Camera, EventRow, Task
 log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["system"])
+MetricsReader = Annotated[
+    Principal, Depends(require_all_departments("viewer", "metrics (they count all departments)"))
+]
 
 _METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 CAMERA_STATUSES = ("online", "degraded", "connecting", "offline", "error", "idle")
@@ -249,6 +253,6 @@ def healthz(ctx: Ctx) -> JSONResponse:
         }
     },
 )
-def metrics(request: Request, _: Viewer) -> Response:
+def metrics(request: Request, _: MetricsReader) -> Response:
     encoder, content_type = choose_encoder(request.headers.get("accept", ""))
     return Response(content=encoder(app_metrics(request.app).registry), media_type=content_type)

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from sightline.core.event_types import EVENT_TYPES
+from sightline.core.event_types import check_event_types
 from sightline.strategies.base import RawEvent, Step
 from sightline.strategies.elements.base import Element, ElementConfigBase, box_tuple, iou, main_box, num
 from sightline.strategies.recent import RecentEvents
@@ -26,15 +26,7 @@ class ConfirmConfig(ElementConfigBase):
         default=False, description="When true, it must be in the same zone / on the same line."
     )
 
-    @field_validator("requires")
-    @classmethod
-    def _known_types(cls, codes: list[str]) -> list[str]:
-        unknown = [code for code in codes if code not in EVENT_TYPES]
-        if unknown:
-            raise ValueError(
-                f"unknown event type {', '.join(unknown)}; known: {', '.join(sorted(EVENT_TYPES))}"
-            )
-        return codes
+    _known_types = field_validator("requires")(check_event_types)
 
 
 class Confirm(Element[ConfirmConfig]):

@@ -4,6 +4,7 @@ picture comes back with its detections. Bad uploads are tests/faults/test_bad_up
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from sightline.api.context import AppContext
 from sightline.service.tasks import TaskManager
 from sightline.storage import EventQuery
 from sightline.storage.models import Camera, Task
+from sightline.uploads.receive import remove_stale_uploads, temp_dir
 from tests.integration.api.api_helpers import FakeTasks, audit_actions
 from tests.integration.api.conftest import Api
 from tests.polling import wait_for
@@ -163,3 +165,18 @@ def test_a_picture_comes_back_with_boxes(api: Api, bus_jpg: Path) -> None:
     )
     assert unknown.status_code == 422 and "unicorn" in unknown.text
     assert api.as_("viewer").post("/api/images/analyze", content=data).status_code == 403
+
+
+def test_uploads_left_by_a_killed_process_are_removed_at_start(tmp_path: Path) -> None:
+    folder = temp_dir(tmp_path)
+    old, fresh, other = folder / "upload-old", folder / "upload-fresh", folder / "notes.txt"
+    for path in (old, fresh, other):
+        path.write_bytes(b"x" * 10)
+    now = time.time()
+    os.utime(old, (now - 7200, now - 7200))
+    os.utime(other, (now - 7200, now - 7200))
+    assert remove_stale_uploads(tmp_path, now) == 1
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "notes.txt",
+        "upload-fresh",
+    ]  # another may be receiving

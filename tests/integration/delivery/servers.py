@@ -49,7 +49,9 @@ class ReceiverState:
         self.lock = threading.Lock()
         self.raw: Counter[str] = Counter()  # receipts with a valid signature, per key
         self.processed: dict[str, dict[str, Any]] = {}  # key -> body, first receipt only
-        self.process_count: Counter[str] = Counter()  # times the receiver *acted* on a key
+        # Repeats of a key whose body differs from its first receipt: deduplicating
+        # by key is only right when a key always carries the same event.
+        self.conflicts: list[str] = []
         self.rejected = 0  # bad or missing signature
         self.script: list[int] = []  # statuses to answer (in order) before the normal 200
         self.headers: list[dict[str, str]] = []
@@ -65,9 +67,11 @@ class ReceiverState:
             self.headers.append(headers)
             if self.script:
                 return self.script.pop(0)
+            data = json.loads(body)
             if key not in self.processed:  # dedupe by idempotency key
-                self.processed[key] = json.loads(body)
-                self.process_count[key] += 1
+                self.processed[key] = data
+            elif self.processed[key].get("event") != data.get("event"):  # the attempt number may differ
+                self.conflicts.append(key)
         return 200
 
 

@@ -62,6 +62,15 @@ def test_poll_publishes_changes_and_refreshes_only_when_due(ctx: AppContext, man
     assert "refused" in (gate.error or "").lower()
     assert {s.camera_id for s in poller.poll_once(now=70.0)} == {"gate", "idle-cam"}  # refresh
 
+    # Switched off, then deleted: said once each, so no retained "idle" outlives the camera.
+    with ctx.db.session() as session:
+        session.get(Camera, "idle-cam").enabled = False  # type: ignore[union-attr]
+    assert [(s.camera_id, s.state) for s in poller.poll_once(now=71.0)] == [("idle-cam", "disabled")]
+    with ctx.db.session() as session:
+        session.delete(session.get(Camera, "idle-cam"))
+    assert [(s.camera_id, s.state) for s in poller.poll_once(now=72.0)] == [("idle-cam", "removed")]
+    assert poller.poll_once(now=73.0) == []
+
 
 def test_a_refusing_camera_is_retained_as_offline_on_the_broker(
     ctx: AppContext,

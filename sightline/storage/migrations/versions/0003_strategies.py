@@ -105,6 +105,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # Blocked events stay (a downgrade never deletes events), and a version
+    # before the strategy center shows them as ordinary events. To hide them
+    # there, first run: DELETE FROM events WHERE outcome = 'blocked'.
     op.drop_index("ix_error_library_event_id", table_name="error_library")
     op.drop_index("ix_error_library_crop_blob", table_name="error_library")
     op.drop_index("ix_error_library_camera_id_event_type", table_name="error_library")

@@ -32,7 +32,8 @@ _hasher = PasswordHasher()  # argon2id, RFC 9106 low-memory profile
 # parallel sign-ins (the HTTP thread pool has 40 threads) would take gigabytes;
 # so at most one per core runs, the rest wait up to HASH_WAIT_S and are then
 # answered "busy" (HTTP 503), which costs the server nothing.
-HASH_SLOTS = max(2, os.cpu_count() or 2)
+# The cores this process may use (a container's CPU set), not the host's count.
+HASH_SLOTS = max(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 2)
 HASH_WAIT_S = 10.0
 _slots = threading.BoundedSemaphore(HASH_SLOTS)
 

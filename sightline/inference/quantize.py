@@ -133,6 +133,7 @@ def cpu_has_vnni() -> bool:
 def _reduce_range(recipe: Recipe) -> bool:
     return (not cpu_has_vnni()) if recipe.reduce_range is None else recipe.reduce_range
 
+
 _METHODS = {
     "minmax": CalibrationMethod.MinMax,
     "entropy": CalibrationMethod.Entropy,

@@ -19,7 +19,9 @@ from pathlib import Path
 from sqlalchemy import Text, select, type_coerce
 from sqlalchemy.exc import IntegrityError
 
+from sightline.security.audit_chain import link_hash
 from sightline.security.keys import KEY_ENV, KEY_FILE_NAME, ServerKeyError, ServerKeys, load_server_keys
+from sightline.security.secretbox import SecretBox, SecretDecryptError
 from sightline.storage.db import Database
 from sightline.storage.encrypted import ENCRYPTED_PREFIX, encrypt_legacy_rows
 from sightline.storage.models import AuditRecord, Camera, ServerSetting, Subscription
@@ -72,21 +74,49 @@ def check_key(db: Database, keys: ServerKeys, *, remember: bool = True) -> None:
             stored = session.get(ServerSetting, KEY_CHECK)
             if stored is not None:
                 if not hmac.compare_digest(stored.value, fingerprint):
-                    raise ServerKeyError(
-                        f"the server key from {keys.source} is not the key this database was set up with; "
-                        f"start with the original key (restore {KEY_FILE_NAME} from your backup, or set "
-                        f"{KEY_ENV} as before): with another key stored camera passwords and webhook "
-                        "secrets cannot be read and the audit chain cannot be verified"
-                    )
+                    raise _wrong_key(keys)
                 return
         if not remember:
             return
+        _prove_key(db, keys)
         try:
             with db.session() as session:
                 session.add(ServerSetting(name=KEY_CHECK, value=fingerprint))
             return
         except IntegrityError:
             continue
+
+
+def _prove_key(db: Database, keys: ServerKeys) -> None:
+    """Before a key is remembered for a database that already holds protected data
+    (one from before key checks): it must open that data, or a mistyped key
+    would become "the" key and the right one be refused from then on."""
+    with db.session() as session:
+        for column in (Camera.url, Subscription.secret):
+            raw = type_coerce(column, Text)
+            stored = session.scalar(select(raw).where(raw.like(ENCRYPTED_PREFIX + "%")).limit(1))
+            if stored is not None:
+                try:
+                    SecretBox(keys).decrypt(stored)
+                except SecretDecryptError:
+                    raise _wrong_key(keys) from None
+                return
+        newest = session.scalar(
+            select(AuditRecord).where(AuditRecord.hash.is_not(None)).order_by(AuditRecord.id.desc()).limit(1)
+        )
+        if newest is not None and not hmac.compare_digest(
+            newest.hash or "", link_hash(keys.audit_key, newest.prev_hash, newest)
+        ):
+            raise _wrong_key(keys)
+
+
+def _wrong_key(keys: ServerKeys) -> ServerKeyError:
+    return ServerKeyError(
+        f"the server key from {keys.source} is not the key this database was set up with; "
+        f"start with the original key (restore {KEY_FILE_NAME} from your backup, or set "
+        f"{KEY_ENV} as before): with another key stored camera passwords and webhook "
+        "secrets cannot be read and the audit chain cannot be verified"
+    )
 
 
 def _holds_protected_data(db: Database) -> bool:

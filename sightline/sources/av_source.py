@@ -151,10 +151,13 @@ class AvSource:
         self._sampler = PtsSampler(config.target_fps)
         self._seq = 0
         # A recorded file played once is decoded faster (or slower) than real
-        # time: its frames are stamped open time + pts, so the time windows of
-        # rules and strategies see the recording's own clock, not decode speed.
+        # time: its frames are stamped open time + (pts - first pts), so the
+        # time windows of rules and strategies see the recording's own clock,
+        # not decode speed. (Relative to the first pts: MPEG-TS and some MP4
+        # files start at large timestamps.)
         self._recorded = not config.is_live and not config.loop
         self._file_epoch: float | None = None
+        self._first_pts: float | None = None
         self._gen: Generator[Frame, None, None] | None = None
         self._last_packet_mono = 0.0
         self._owner: int | None = None
@@ -370,7 +373,7 @@ class AvSource:
                     camera_id=cfg.camera_id,
                     seq=self._seq,
                     pts=pts,
-                    wall_time=wall if self._file_epoch is None else self._file_epoch + pts,
+                    wall_time=wall if self._file_epoch is None else self._recorded_time(pts),
                     image=self._to_bgr(vf),
                     keyframe=bool(vf.key_frame),
                 )
@@ -379,6 +382,12 @@ class AvSource:
                 yield frame
                 if self._closed.is_set():
                     return
+
+    def _recorded_time(self, pts: float) -> float:
+        assert self._file_epoch is not None  # set at open, before any frame
+        if self._first_pts is None:
+            self._first_pts = pts
+        return self._file_epoch + (pts - self._first_pts)
 
     def _to_bgr(self, vf: VideoFrame) -> npt.NDArray[np.uint8]:
         width, height = output_size(vf.width, vf.height, self._cfg.resize_width)

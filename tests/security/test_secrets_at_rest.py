@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from sightline.api.audit import audit
 from sightline.api.context import AppContext
+from sightline.api.deps import Principal
 from sightline.security.keys import KEY_ENV, ServerKeyError, load_server_keys
-from sightline.security.secretbox import SecretDecryptError
 from sightline.storage.models import Camera, Subscription
 from tests.security.conftest import add_user, login_headers
 
@@ -118,20 +119,38 @@ def test_another_key_is_refused_at_start(ctx: AppContext, monkeypatch: pytest.Mo
         again.db.dispose()
 
 
-def test_without_the_key_check_another_key_still_cannot_decrypt(
+def test_a_database_from_before_key_checks_remembers_only_a_key_that_opens_its_data(
     ctx: AppContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with ctx.db.session() as s:
         s.add(Camera(id="c", name="c", url=URL))
     with sqlite3.connect(ctx.data_dir / "sightline.db") as conn:  # as if from before key checks
         conn.execute("DELETE FROM server_settings")
-    monkeypatch.setenv(KEY_ENV, "a-completely-different-key-of-40-characters")
-    other = AppContext.open(ctx.data_dir, f"sqlite:///{ctx.data_dir / 'sightline.db'}")
+    url = f"sqlite:///{ctx.data_dir / 'sightline.db'}"
+    monkeypatch.setenv(KEY_ENV, "a-mistyped-key-of-forty-characters-long!")
+    with pytest.raises(ServerKeyError, match="not the key this database was set up with"):
+        AppContext.open(ctx.data_dir, url)
+    with sqlite3.connect(ctx.data_dir / "sightline.db") as conn:
+        assert conn.execute("SELECT count(*) FROM server_settings").fetchone() == (0,)  # not remembered
+    monkeypatch.delenv(KEY_ENV)
+    right = AppContext.open(ctx.data_dir, url)  # the key file: opens the data, so it is remembered
     try:
-        with pytest.raises(SecretDecryptError, match="restore the original key"), other.db.session() as s:
-            s.get(Camera, "c")
+        with right.db.session() as s:
+            assert s.get(Camera, "c").url == URL  # type: ignore[union-attr]
     finally:
-        other.db.dispose()
+        right.db.dispose()
+    with sqlite3.connect(ctx.data_dir / "sightline.db") as conn:
+        assert conn.execute("SELECT count(*) FROM server_settings").fetchone() == (1,)
+
+
+def test_audit_chain_alone_proves_the_key_too(ctx: AppContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    audit(ctx, Principal("u1", "ann", "admin"), "camera.create", "c1")  # chained; no encrypted secret
+    with sqlite3.connect(ctx.data_dir / "sightline.db") as conn:
+        assert conn.execute("SELECT count(*) FROM audit_records WHERE hash IS NOT NULL").fetchone()[0] >= 1
+        conn.execute("DELETE FROM server_settings")
+    monkeypatch.setenv(KEY_ENV, "a-mistyped-key-of-forty-characters-long!")
+    with pytest.raises(ServerKeyError, match="not the key this database was set up with"):
+        AppContext.open(ctx.data_dir, f"sqlite:///{ctx.data_dir / 'sightline.db'}")
 
 
 def test_the_key_file_is_created_private_and_loose_ones_are_refused(tmp_path: Path) -> None:

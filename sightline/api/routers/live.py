@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
@@ -43,6 +44,7 @@ from sightline.core.event_types import EVENT_TYPES
 from sightline.delivery.bus import EventBus
 from sightline.storage.models import Camera
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/live", tags=["live"])
 
 HEARTBEAT_S = 15.0  # override per app with ctx.extra["live_heartbeat_s"]
@@ -66,6 +68,13 @@ class _CameraScope:
         with self._ctx.db.session() as session:
             rows = session.scalars(select(Camera.id).where(Camera.department.in_(self._departments)))
             self.ids = frozenset(rows)
+
+    def refresh_or_keep(self) -> None:
+        """Refresh; on a database error keep the last scope (the stream goes on)."""
+        try:
+            self.refresh()
+        except Exception:  # e.g. SQLite busy for a moment: next refresh tries again
+            log.warning("live feed: re-reading camera scope failed; keeping the last one", exc_info=True)
 
 
 def _sse(event: dict[str, Any]) -> str:
@@ -136,7 +145,9 @@ async def live_events(
     if not isinstance(bus, EventBus):
         raise HTTPException(503, "the live feed is not running on this server (no event bus configured)")
 
-    scope = _CameraScope(ctx, principal.departments) if principal.departments else None
+    scope = (
+        await asyncio.to_thread(_CameraScope, ctx, principal.departments) if principal.departments else None
+    )
     outside = sorted(cameras - scope.ids) if scope is not None else []
     if outside:
         raise HTTPException(404, f"no camera(s) {outside}; list cameras with GET /api/cameras")
@@ -152,7 +163,7 @@ async def live_events(
         raise HTTPException(503, f"too many live clients ({bus.max_subscribers}); try again later")
     heartbeat = float(ctx.extra.get("live_heartbeat_s", HEARTBEAT_S))
     return StreamingResponse(
-        _stream(request, bus, accept, heartbeat, scope.refresh if scope is not None else None),
+        _stream(request, bus, accept, heartbeat, scope.refresh_or_keep if scope is not None else None),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

@@ -29,9 +29,14 @@ _USERINFO_RE = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[
 
 # Credentials passed as query parameters: Dahua/Hikvision HTTP snapshot URLs
 # (``?user=admin&password=...``), tokens of cloud gateways (``?token=...``).
+# A name is secret when it is, or ends in ``_``/``-`` plus, one of these words:
+# ``access_key``, ``client_secret``, ``X-Amz-Signature``, ``auth_token``; not
+# ``keyframe`` or ``monkey``. The value runs to the next ``&``, ``#`` or space
+# (quotes included: a password may hold one).
 SECRET_PARAM_RE = re.compile(
-    r"(?P<name>(?<=[?&;])(?:password|passwd|pwd|pass|token|access_token|auth|api_?key|key|secret))="
-    r"(?P<value>[^&#\s'\"]*)",
+    r"(?P<name>(?<=[?&;])(?:[\w.-]*[_-])?"
+    r"(?:password|passwd|pwd|pass|token|auth|api_?key|key|secret|sig|signature|credential))="
+    r"(?P<value>[^&#\s]*)",
     re.IGNORECASE,
 )
 
@@ -47,9 +52,9 @@ def redact_url(text: str) -> str:
     return SECRET_PARAM_RE.sub(lambda m: f"{m.group('name')}=***" if m.group("value") else m.group(0), text)
 
 
-def secret_params(url: str) -> dict[str, str]:
-    """The secret query parameters of ``url`` (lower-case name -> value)."""
-    return {m.group("name").lower(): m.group("value") for m in SECRET_PARAM_RE.finditer(url)}
+def secret_params(url: str) -> list[tuple[str, str]]:
+    """The secret query parameters of ``url`` in order, as (lower-case name, value)."""
+    return [(m.group("name").lower(), m.group("value")) for m in SECRET_PARAM_RE.finditer(url)]
 
 
 def url_scheme(url: str) -> str:

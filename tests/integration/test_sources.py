@@ -333,3 +333,21 @@ def test_dead_cameras_do_not_block_other_sources(
     )
     for h in (refused_health, hung_health):
         assert h.error is not None and "hunter2" not in h.error and "rtsp://***@127.0.0.1" in h.error
+
+
+def test_a_recording_with_late_timestamps_is_timed_from_its_first_frame(tmp_path: Path) -> None:
+    # MPEG-TS from a recorder starts at whatever its clock said (here 1000 s).
+    import subprocess
+
+    clip = tmp_path / "late.ts"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=10:duration=2",
+         "-output_ts_offset", "1000", "-c:v", "libx264", "-pix_fmt", "yuv420p", str(clip)],
+        check=True, timeout=60,
+    )  # fmt: skip
+    before = time.time()
+    frames = list(AvSource(file_config(clip)).frames())
+    assert len(frames) == 20 and frames[0].pts > 999
+    assert before - 1 <= frames[0].wall_time <= time.time()  # not 1000 s in the future
+    offsets = [round(f.wall_time - frames[0].wall_time, 6) for f in frames]
+    assert offsets == [round(f.pts - frames[0].pts, 6) for f in frames]

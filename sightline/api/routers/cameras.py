@@ -375,7 +375,7 @@ def _new_camera_id(session: Session, name: str) -> str:
 
 def _reject_placeholder(url: str, loc: list[str | int]) -> None:
     m = _USERINFO.match(url)
-    if (m is not None and "***" in m.group("userinfo")) or "***" in secret_params(url).values():
+    if (m is not None and "***" in m.group("userinfo")) or any(v == "***" for _, v in secret_params(url)):
         raise unprocessable(
             loc,
             "url holds the redaction placeholder *** instead of credentials; "
@@ -410,7 +410,7 @@ def merge_redacted_url(new: str, stored: str) -> str:
     there are no stored credentials to keep or the endpoint changed."""
     m = _USERINFO.match(new)
     keep_userinfo = m is not None and m.group("userinfo") == "***"
-    keep_params = [name for name, value in secret_params(new).items() if value == "***"]
+    keep_params = [name for name, value in secret_params(new) if value == "***"]
     if not keep_userinfo and not keep_params:
         return new
     if _endpoint(new) != _endpoint(stored):
@@ -427,21 +427,27 @@ def merge_redacted_url(new: str, stored: str) -> str:
                 "send the real user:password"
             )
         merged = f"{m.group('scheme')}{old.group('userinfo')}@{new[m.end() :]}"
-    stored_params = secret_params(stored)
-    missing = [name for name in keep_params if name not in stored_params]
-    if missing:
-        raise ValueError(
-            f"url holds the redaction placeholder *** for {', '.join(missing)} but this camera has no "
-            "stored value for it; send the real value"
-        )
-    return SECRET_PARAM_RE.sub(
-        lambda p: (
-            f"{p.group('name')}={stored_params[p.group('name').lower()]}"
-            if p.group("value") == "***"
-            else p.group(0)
-        ),
-        merged,
-    )
+    # The n-th "name=***" takes the n-th stored value of that name (names may repeat).
+    stored_values: dict[str, list[str]] = {}
+    for name, value in secret_params(stored):
+        stored_values.setdefault(name, []).append(value)
+    seen: dict[str, int] = {}
+
+    def restore(p: re.Match[str]) -> str:
+        name = p.group("name").lower()
+        index = seen.get(name, 0)
+        seen[name] = index + 1
+        if p.group("value") != "***":
+            return p.group(0)
+        values = stored_values.get(name, [])
+        if index >= len(values):
+            raise ValueError(
+                f"url holds the redaction placeholder *** for {name} but this camera has no "
+                "stored value for it; send the real value"
+            )
+        return f"{p.group('name')}={values[index]}"
+
+    return SECRET_PARAM_RE.sub(restore, merged)
 
 
 def _audit_details(data: dict[str, Any]) -> dict[str, Any]:

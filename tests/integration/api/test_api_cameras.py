@@ -379,3 +379,15 @@ def test_credentials_in_query_parameters_are_hidden_and_kept(api: Api, ctx: AppC
     r = api.as_("operator").post("/api/cameras", json={"name": "x", "url": "http://h/s?pwd=***"})
     assert r.status_code == 422 and "placeholder" in r.text
     assert SECRET not in audit_text(ctx)
+
+    # Repeated and prefixed names keep each their own value; harmless names are left alone.
+    url = "https://gw.example/live?keyframe=1&X-Amz-Signature=sig1&token=A&token=B&client_secret=cs"
+    cam = create(api, id="gw", url=url)
+    assert (
+        cam["url"]
+        == "https://gw.example/live?keyframe=1&X-Amz-Signature=***&token=***&token=***&client_secret=***"
+    )
+    r = api.as_("operator").patch("/api/cameras/gw", json={"url": cam["url"]})
+    assert r.status_code == 200, r.text
+    with ctx.db.session() as s:
+        assert s.get(Camera, "gw").url == url  # type: ignore[union-attr]

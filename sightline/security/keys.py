@@ -21,6 +21,7 @@ it up with the database.
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import secrets
 import stat
@@ -108,11 +109,17 @@ def _from_key_file(path: Path, create: bool) -> ServerKeys:
 def _create_key_file(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     text = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode("ascii") + "\n"
-    try:  # O_EXCL: two processes starting at once must not write two different keys
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return
-    with os.fdopen(fd, "w", encoding="ascii") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
+    # Written whole to a private temporary file, then hard-linked into place:
+    # link() fails when the name exists, so of two processes starting at once
+    # exactly one key wins, and nobody ever reads a half-written key file.
+    staged = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        with contextlib.suppress(FileExistsError):  # another process won: use its key
+            os.link(staged, path)
+    finally:
+        staged.unlink(missing_ok=True)

@@ -170,3 +170,12 @@ def test_the_environment_key_wins_and_must_be_long(tmp_path: Path) -> None:
     with pytest.raises(ServerKeyError, match="at least 32"):
         load_server_keys(tmp_path, environ={KEY_ENV: "short"})
     assert keys.audit_key != keys.secrets_key  # one secret, separate sub-keys
+
+
+def test_processes_starting_together_share_one_complete_key(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        keys = list(pool.map(lambda _: load_server_keys(tmp_path, environ={}).material, range(8)))
+    assert len(set(keys)) == 1 and len(keys[0]) >= 32
+    assert [p.name for p in tmp_path.iterdir()] == ["secret.key"]  # no staged file left behind

@@ -86,7 +86,7 @@ class LoginThrottle:
         with self._lock:
             waits = [
                 entry.locked_until - now
-                for key in (self._key(username, client), (_ADDRESS, client))
+                for key, _, _ in self._keys(username, client)
                 if (entry := self._entries.get(key)) is not None and entry.locked_until > now
             ]
         return max(waits) if waits else None
@@ -99,7 +99,7 @@ class LoginThrottle:
         keys = self._keys(username, client)
         with self._lock:
             waits = []
-            for key, limit in keys:
+            for key, limit, _ in keys:
                 entry = self._entries.get(key)
                 if entry is not None and entry.locked_until > now:
                     waits.append(entry.locked_until - now)
@@ -111,24 +111,25 @@ class LoginThrottle:
                     waits.append(IN_FLIGHT_WAIT_S)
             if waits:
                 return max(waits)
-            for key, _ in keys:
+            for key, _, _ in keys:
                 self._in_flight[key] = self._in_flight.get(key, 0) + 1
         return None
 
     def end(self, username: str, client: str) -> None:
         """Release what :meth:`begin` reserved (after failure() or success())."""
         with self._lock:
-            for key, _ in self._keys(username, client):
+            for key, _, _ in self._keys(username, client):
                 left = self._in_flight.get(key, 0) - 1
                 if left > 0:
                     self._in_flight[key] = left
                 else:
                     self._in_flight.pop(key, None)
 
-    def _keys(self, username: str, client: str) -> tuple[tuple[tuple[str, str], int], ...]:
+    def _keys(self, username: str, client: str) -> tuple[tuple[tuple[str, str], int, str], ...]:
+        """The two counters an attempt touches: (key, failures allowed, scope)."""
         return (
-            (self._key(username, client), self.max_failures),
-            ((_ADDRESS, client), self.max_failures_per_address),
+            (self._key(username, client), self.max_failures, "account"),
+            ((_ADDRESS, client), self.max_failures_per_address, "address"),
         )
 
     def failure(self, username: str, client: str) -> float | None:
@@ -141,10 +142,7 @@ class LoginThrottle:
         with self._lock:
             locked = [
                 Lockout(seconds, scope)
-                for key, limit, scope in (
-                    (self._key(username, client), self.max_failures, "account"),
-                    ((_ADDRESS, client), self.max_failures_per_address, "address"),
-                )
+                for key, limit, scope in self._keys(username, client)
                 if (seconds := self._count(key, limit, now)) is not None
             ]
         return max(locked, key=lambda lock: lock.seconds) if locked else None

@@ -490,6 +490,7 @@ def quantize_detector(
             extra["CalibPercentile"] = recipe.percentile
         progress(f"int8: calibrating ({recipe.method}) on {len(batch)} inputs (frames + crops), quantising")
         staged = Path(tmp) / "int8.onnx"
+        reduce_range = _reduce_range(recipe)
         quantize_static(
             str(prepared),
             str(staged),
@@ -498,7 +499,7 @@ def quantize_detector(
             per_channel=recipe.per_channel,
             activation_type=QuantType.QUInt8 if recipe.activation_type == "uint8" else QuantType.QInt8,
             weight_type=QuantType.QInt8,
-            reduce_range=_reduce_range(recipe),
+            reduce_range=reduce_range,
             calibrate_method=_METHODS[recipe.method],
             nodes_to_exclude=sorted(set(exclude)),
             extra_options=extra,
@@ -506,7 +507,7 @@ def quantize_detector(
         q = onnx.load(str(staged))
         meta = {
             "recipe": asdict(recipe),
-            "reduce_range": _reduce_range(recipe),
+            "reduce_range": reduce_range,
             "source_sha256": _sha256(float_onnx),
             "calibration_video": calibration_video.name,
             "calibration_frames": frames,

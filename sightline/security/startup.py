@@ -18,6 +18,7 @@ from pathlib import Path
 
 from sqlalchemy import Text, select, type_coerce
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from sightline.security.audit_chain import link_hash
 from sightline.security.keys import KEY_ENV, KEY_FILE_NAME, ServerKeyError, ServerKeys, load_server_keys
@@ -54,7 +55,7 @@ def secure_database(
     check_key(db, keys)
     db.install_server_keys(keys)
     with db.session() as session:
-        encrypted = encrypt_legacy_rows(session, [Camera.url, Subscription.secret])
+        encrypted = encrypt_legacy_rows(session, list(_ENCRYPTED_COLUMNS))
     if encrypted:
         log.info("encrypted %d stored camera URL(s) / webhook secret(s) at rest", encrypted)
     return keys
@@ -87,27 +88,42 @@ def check_key(db: Database, keys: ServerKeys, *, remember: bool = True) -> None:
             continue
 
 
+_ENCRYPTED_COLUMNS = (Camera.url, Subscription.secret)
+
+
 def _prove_key(db: Database, keys: ServerKeys) -> None:
     """Before a key is remembered for a database that already holds protected data
     (one from before key checks): it must open that data, or a mistyped key
     would become "the" key and the right one be refused from then on."""
     with db.session() as session:
-        for column in (Camera.url, Subscription.secret):
-            raw = type_coerce(column, Text)
-            stored = session.scalar(select(raw).where(raw.like(ENCRYPTED_PREFIX + "%")).limit(1))
-            if stored is not None:
-                try:
-                    SecretBox(keys).decrypt(stored)
-                except SecretDecryptError:
-                    raise _wrong_key(keys) from None
-                return
-        newest = session.scalar(
-            select(AuditRecord).where(AuditRecord.hash.is_not(None)).order_by(AuditRecord.id.desc()).limit(1)
-        )
+        stored = _an_encrypted_value(session)
+        if stored is not None:
+            try:
+                SecretBox(keys).decrypt(stored)
+            except SecretDecryptError:
+                raise _wrong_key(keys) from None
+            return
+        newest = _newest_chained_record(session)
         if newest is not None and not hmac.compare_digest(
             newest.hash or "", link_hash(keys.audit_key, newest.prev_hash, newest)
         ):
             raise _wrong_key(keys)
+
+
+def _an_encrypted_value(session: Session) -> str | None:
+    """One stored ``enc:v1:`` value (camera URL or webhook secret), as stored."""
+    for column in _ENCRYPTED_COLUMNS:
+        raw = type_coerce(column, Text)  # the stored text, not decrypted
+        stored = session.scalar(select(raw).where(raw.like(ENCRYPTED_PREFIX + "%")).limit(1))
+        if stored is not None:
+            return str(stored)
+    return None
+
+
+def _newest_chained_record(session: Session) -> AuditRecord | None:
+    return session.scalar(
+        select(AuditRecord).where(AuditRecord.hash.is_not(None)).order_by(AuditRecord.id.desc()).limit(1)
+    )
 
 
 def _wrong_key(keys: ServerKeys) -> ServerKeyError:
@@ -122,12 +138,8 @@ def _wrong_key(keys: ServerKeys) -> ServerKeyError:
 def _holds_protected_data(db: Database) -> bool:
     """Whether anything in the database needs its existing key to be read or verified."""
     with db.session() as session:
-        if session.get(ServerSetting, KEY_CHECK) is not None:
-            return True
-        if session.scalar(select(AuditRecord.id).where(AuditRecord.hash.is_not(None)).limit(1)) is not None:
-            return True
-        for column in (Camera.url, Subscription.secret):
-            raw = type_coerce(column, Text)  # the stored text, not decrypted
-            if session.scalar(select(raw).where(raw.like(ENCRYPTED_PREFIX + "%")).limit(1)) is not None:
-                return True
-    return False
+        return (
+            session.get(ServerSetting, KEY_CHECK) is not None
+            or _newest_chained_record(session) is not None
+            or _an_encrypted_value(session) is not None
+        )

@@ -92,10 +92,11 @@ class CameraStatePublisher:
                 except Exception:  # a broker that is away never stops the poller
                     log.exception("publishing the state of camera %s failed", camera_id)
                     continue
-                self._last[camera_id] = (current, now)
                 published.append(current)
-            if current.state == "removed" and camera_id in self._last and self._last[camera_id][0] is current:
-                del self._last[camera_id]  # said once; a broker that was away misses it (retained stays)
+                if current.state == "removed":  # said once; forgotten (the retained message stays)
+                    del self._last[camera_id]
+                else:
+                    self._last[camera_id] = (current, now)
         return published
 
     def _publish_mqtt(self, state: CameraState) -> None:

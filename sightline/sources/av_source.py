@@ -125,7 +125,7 @@ class AvSource:
     ``sleep(seconds)`` waits between reconnect attempts (default: a wait
     that :meth:`close` interrupts), ``rand()`` draws the back-off jitter in
     [0, 1), ``wall_clock()`` stamps ``Frame.wall_time`` (for a file played once:
-    its open time + pts) and ``monotonic()``
+    its open time + (pts - first pts)) and ``monotonic()``
     measures stalls and outages.
     """
 
